@@ -1,0 +1,347 @@
+"""The arrays stage: a validated instance as numpy arrays and index maps.
+
+Built once; the LP/MILP builder, the evaluator and the heuristics read these arrays and
+never the instance again. Candidate (workload, pool) pairs are enumerated per group of
+workloads that share origin, latency limit, hardware list, precision and allowed
+tiers/sites, so a million workloads cost a few thousand distinct groups, not a million
+site scans.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .schema import TIERS, Instance, haversine_km
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+
+def latency_matrix(inst: Instance) -> tuple[F64, dict[str, int]]:
+    """Zone-to-zone latency in ms (NaN where unknown) and the zone index map.
+
+    Explicit ``latency_ms`` pairs override coordinates and are symmetric; otherwise
+    great-circle km x route factor x ms/km + the per-hop term; same zone: the hop term.
+    """
+    names = list(inst.zones)
+    index = {z: i for i, z in enumerate(names)}
+    n = len(names)
+    lm = inst.latency_model
+    lat = np.full((n, n), np.nan)
+    coords = [inst.zones[z] for z in names]
+    for a in range(n):
+        za = coords[a]
+        lat[a, a] = lm.hop_ms
+        if za is None or not za.has_coordinates:
+            continue
+        for b in range(a + 1, n):
+            zb = coords[b]
+            if zb is None or not zb.has_coordinates:
+                continue
+            km = haversine_km(za.lat, za.lon, zb.lat, zb.lon)  # type: ignore[arg-type]
+            lat[a, b] = lat[b, a] = km * lm.route_factor * lm.ms_per_km + lm.hop_ms
+    for za_name, zb_name, ms in inst.latency_ms:
+        if za_name in index and zb_name in index:
+            a, b = index[za_name], index[zb_name]
+            lat[a, b] = lat[b, a] = float(ms)
+    return lat, index
+
+
+@dataclass(frozen=True, eq=False)
+class ModelData:
+    """Everything the model needs, as arrays. Indices: S sites, P pools, W workloads, K candidates."""
+
+    name: str
+    horizon: float
+    objective: str
+    penalty: float  # objective units per unserved TFLOPS-hour
+    penalty_is_default: bool
+    site_ids: list[str]
+    hardware_ids: list[str]
+    workload_ids: list[str]
+    # sites
+    site_tier: list[str]
+    site_zone: list[str]
+    site_cap: F64  # C, kW
+    site_halls: I64  # M
+    site_hall_kw: F64  # c = C / M
+    site_k: F64  # overhead kW per IT kW
+    site_f: F64  # overhead kW per active hall
+    site_umax: F64
+    site_price: F64
+    site_carbon: F64  # kg per kWh
+    site_renew: F64
+    site_can_idle: B
+    site_obj: F64  # objective units per facility kWh
+    site_pue_cap: F64  # site PUE target, NaN where none
+    # pools
+    pool_site: I64
+    pool_hw: I64
+    pool_servers: F64  # N
+    pool_idle: F64  # kW per server
+    pool_dyn: F64  # peak - idle, kW per busy server
+    # workloads
+    wl_demand: F64
+    wl_weight: F64  # precision weight
+    wl_value: F64
+    wl_divisible: B
+    wl_must: B
+    wl_class: list[str]
+    wl_ptr: I64  # candidates of workload i: wl_ptr[i]:wl_ptr[i+1]
+    # candidates (sorted by workload)
+    cand_wl: I64
+    cand_pool: I64
+    cand_busy: F64  # busy servers per unit share: D / perf
+    targets: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.site_ids)
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_site)
+
+    @property
+    def n_workloads(self) -> int:
+        return len(self.workload_ids)
+
+    @property
+    def n_cand(self) -> int:
+        return len(self.cand_wl)
+
+    @property
+    def cand_site(self) -> I64:
+        return self.pool_site[self.cand_pool]
+
+    @property
+    def cand_it_kw(self) -> F64:
+        """Dynamic IT kW a candidate adds per unit share: (peak - idle) x D / perf."""
+        return self.pool_dyn[self.cand_pool] * self.cand_busy
+
+    @property
+    def has_integers(self) -> bool:
+        idle_able = bool(np.any(self.site_can_idle))
+        indivisible = bool(np.any(~self.wl_divisible[self.cand_wl])) if self.n_cand else False
+        return idle_able or indivisible
+
+    def integer_summary(self) -> str:
+        idle_able = int(np.sum(self.site_can_idle))
+        indiv = int(np.sum(~self.wl_divisible))
+        return f"{idle_able} site(s) with idle-able halls, {indiv} indivisible workload(s)"
+
+
+def _site_pue_caps(inst: Instance) -> F64:
+    caps = np.full(len(inst.sites), np.nan)
+    spec = inst.targets.site_pue_max or {}
+    for j, s in enumerate(inst.sites):
+        if s.id in spec:  # a site's own cap takes precedence over its tier's
+            caps[j] = spec[s.id]
+        elif s.tier in spec:
+            caps[j] = spec[s.tier]
+    return caps
+
+
+def _candidate_groups(inst: Instance, lat: F64, zone_index: dict[str, int]) -> dict[tuple[object, ...], list[int]]:
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, w in enumerate(inst.workloads):
+        key = (
+            w.origin,
+            w.max_latency_ms,
+            tuple(w.hardware),
+            w.precision,
+            tuple(w.tiers) if w.tiers is not None else None,
+            tuple(w.sites) if w.sites is not None else None,
+        )
+        groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index: dict[str, int]) -> tuple[B, B, B]:
+    """Masks over sites: allowed by tiers/sites, within latency, both."""
+    origin, max_lat, _hw, _p, tiers, sites = key
+    n = len(inst.sites)
+    allowed = np.ones(n, dtype=bool)
+    if tiers is not None:
+        allowed &= np.array([s.tier in tiers for s in inst.sites])  # type: ignore[operator]
+    if sites is not None:
+        allowed &= np.array([s.id in sites for s in inst.sites])  # type: ignore[operator]
+    near = np.ones(n, dtype=bool)
+    if max_lat is not None:
+        o = zone_index[str(origin)]
+        site_lat = np.array([lat[o, zone_index[s.zone]] for s in inst.sites])
+        with np.errstate(invalid="ignore"):
+            near = site_lat <= float(max_lat) + 1e-12  # type: ignore[arg-type]
+    return allowed, near, allowed & near
+
+
+def candidate_report(inst: Instance, lat: F64, zone_index: dict[str, int]) -> list[tuple[int, str]]:
+    """Must-serve workloads with no candidate pool, each with the reason in planner terms."""
+    out: list[tuple[int, str]] = []
+    for key, members in _candidate_groups(inst, lat, zone_index).items():
+        allowed, near, ok = _allowed_sites(inst, key, lat, zone_index)
+        hw, prec = key[2], key[3]
+        usable = [h for h in hw if prec in inst.hardware[h].perf_tflops]  # type: ignore[union-attr, attr-defined]
+        has_pool = np.array([any(s.servers.get(h, 0) > 0 for h in usable) for s in inst.sites])
+        if np.any(ok & has_pool):
+            continue
+        if not np.any(allowed):
+            why = "no site is allowed by its tiers/sites"
+        elif not np.any(ok):
+            why = f"no allowed site is within max_latency_ms={key[1]} of zone {key[0]!r}"
+        else:
+            why = (
+                f"no allowed site within reach has servers of {', '.join(usable) or 'its hardware'} "
+                f"that support {prec}"
+            )
+        for i in members:
+            if inst.workloads[i].must_serve:
+                out.append((i, f"no candidate (site, hardware) pool: {why}; it must be served"))
+    return sorted(out)
+
+
+def default_penalty(data_obj: F64, per_share_cost: F64, demand: F64) -> float:
+    """10 x the dearest full-load cost of serving one TFLOPS-hour on any candidate."""
+    if per_share_cost.size == 0:
+        return 1.0
+    per_tflops_hour = per_share_cost / demand
+    worst = float(np.max(per_tflops_hour))
+    return max(10.0 * worst, 1e-6)
+
+
+def build_data(inst: Instance) -> ModelData:
+    """Turn a validated instance into :class:`ModelData`."""
+    lat, zone_index = latency_matrix(inst)
+    hw_ids = list(inst.hardware)
+    hw_index = {h: k for k, h in enumerate(hw_ids)}
+    S = len(inst.sites)
+    site_cap = np.array([s.it_capacity_kw for s in inst.sites], dtype=float)
+    site_halls = np.array([s.halls for s in inst.sites], dtype=np.int64)
+    site_hall_kw = site_cap / site_halls
+    fac = [inst.facilities[s.facility] for s in inst.sites]
+    site_k = np.array([max(0.0, f.k) for f in fac])
+    site_f = np.array([max(0.0, f.f_per_kw) for f in fac]) * site_hall_kw
+    site_price = np.array([s.price_per_kwh for s in inst.sites], dtype=float)
+    site_carbon = np.array([s.carbon_kg_per_kwh for s in inst.sites], dtype=float)
+    site_renew = np.array([s.renewable_share for s in inst.sites], dtype=float)
+    if inst.objective == "energy":
+        site_obj = np.ones(S)
+    elif inst.objective == "cost":
+        site_obj = site_price.copy()
+    else:
+        site_obj = site_carbon * (1.0 - site_renew)
+
+    pool_site_l: list[int] = []
+    pool_hw_l: list[int] = []
+    pool_n: list[float] = []
+    pool_index: dict[tuple[int, int], int] = {}
+    for j, s in enumerate(inst.sites):
+        for h, count in s.servers.items():
+            if count > 0:
+                pool_index[(j, hw_index[h])] = len(pool_site_l)
+                pool_site_l.append(j)
+                pool_hw_l.append(hw_index[h])
+                pool_n.append(float(count))
+    pool_site = np.array(pool_site_l, dtype=np.int64)
+    pool_hw = np.array(pool_hw_l, dtype=np.int64)
+    idle = np.array([inst.hardware[h].idle_kw for h in hw_ids])
+    peak = np.array([inst.hardware[h].peak_kw for h in hw_ids])
+
+    W = len(inst.workloads)
+    demand = np.array([w.demand_tflops for w in inst.workloads], dtype=float)
+    # Candidate pools per workload group, then expanded in workload order.
+    per_wl_pools: list[I64] = [np.zeros(0, dtype=np.int64)] * W
+    per_wl_perf: list[F64] = [np.zeros(0)] * W
+    for key, members in _candidate_groups(inst, lat, zone_index).items():
+        _, _, ok = _allowed_sites(inst, key, lat, zone_index)
+        hw_list, prec = key[2], str(key[3])
+        pools: list[int] = []
+        perfs: list[float] = []
+        for j in np.flatnonzero(ok):
+            for h in hw_list:  # type: ignore[union-attr]
+                hm = inst.hardware[h]
+                p = pool_index.get((int(j), hw_index[h]))
+                if p is not None and prec in hm.perf_tflops:
+                    pools.append(p)
+                    perfs.append(float(hm.perf_tflops[prec]))  # type: ignore[index]
+        arr_p = np.array(pools, dtype=np.int64)
+        arr_f = np.array(perfs, dtype=float)
+        order = np.argsort(arr_p, kind="stable")
+        arr_p, arr_f = arr_p[order], arr_f[order]
+        for i in members:
+            per_wl_pools[i] = arr_p
+            per_wl_perf[i] = arr_f
+    counts = np.array([len(p) for p in per_wl_pools], dtype=np.int64)
+    wl_ptr = np.zeros(W + 1, dtype=np.int64)
+    np.cumsum(counts, out=wl_ptr[1:])
+    cand_wl = np.repeat(np.arange(W, dtype=np.int64), counts)
+    cand_pool = np.concatenate(per_wl_pools) if W else np.zeros(0, dtype=np.int64)
+    cand_perf = np.concatenate(per_wl_perf) if W else np.zeros(0)
+    cand_busy = demand[cand_wl] / cand_perf if len(cand_wl) else np.zeros(0)
+
+    site_umax = np.array([s.max_utilisation for s in inst.sites], dtype=float)
+    if inst.unserved_penalty is not None:
+        penalty, is_default = float(inst.unserved_penalty), False
+    else:
+        cs = pool_site[cand_pool] if len(cand_pool) else np.zeros(0, dtype=np.int64)
+        ph = pool_hw[cand_pool] if len(cand_pool) else np.zeros(0, dtype=np.int64)
+        # Full-load cost per unit share: servers at umax, proportional overhead, and the
+        # hall's fixed overhead spread over a full hall.
+        it_per_share = cand_busy * (idle[ph] / site_umax[cs] + (peak - idle)[ph])
+        per_share = it_per_share * (1.0 + site_k[cs] + site_f[cs] / site_hall_kw[cs]) * site_obj[cs]
+        penalty = default_penalty(site_obj, per_share, demand[cand_wl]) if len(cand_wl) else 1.0
+        is_default = True
+
+    return ModelData(
+        name=inst.name,
+        horizon=float(inst.horizon_hours),
+        objective=inst.objective,
+        penalty=penalty,
+        penalty_is_default=is_default,
+        site_ids=[s.id for s in inst.sites],
+        hardware_ids=hw_ids,
+        workload_ids=[w.id for w in inst.workloads],
+        site_tier=[s.tier for s in inst.sites],
+        site_zone=[s.zone for s in inst.sites],
+        site_cap=site_cap,
+        site_halls=site_halls,
+        site_hall_kw=site_hall_kw,
+        site_k=site_k,
+        site_f=site_f,
+        site_umax=site_umax,
+        site_price=site_price,
+        site_carbon=site_carbon,
+        site_renew=site_renew,
+        site_can_idle=np.array([s.can_idle for s in inst.sites], dtype=bool),
+        site_obj=site_obj,
+        site_pue_cap=_site_pue_caps(inst),
+        pool_site=pool_site,
+        pool_hw=pool_hw,
+        pool_servers=np.array(pool_n, dtype=float),
+        pool_idle=idle[pool_hw] if len(pool_hw) else np.zeros(0),
+        pool_dyn=(peak - idle)[pool_hw] if len(pool_hw) else np.zeros(0),
+        wl_demand=demand,
+        wl_weight=np.array([inst.weight(w.precision) for w in inst.workloads], dtype=float),
+        wl_value=np.array([w.value_per_tflops_hour for w in inst.workloads], dtype=float),
+        wl_divisible=np.array([w.divisible for w in inst.workloads], dtype=bool),
+        wl_must=np.array([w.must_serve for w in inst.workloads], dtype=bool),
+        wl_class=[w.class_ for w in inst.workloads],
+        wl_ptr=wl_ptr,
+        cand_wl=cand_wl,
+        cand_pool=cand_pool,
+        cand_busy=cand_busy,
+        targets=inst.targets.given(),
+    )
+
+
+def tier_order() -> tuple[str, ...]:
+    return TIERS
+
+
+def finite_or_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)

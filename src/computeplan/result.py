@@ -1,0 +1,246 @@
+"""The result of a solve: status, plan records, indicators; JSON and tables, written atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import ModelData
+from .evaluate import OBJECTIVE_NAMES, Figures, target_records
+
+
+class Status(str, Enum):
+    """How a solve ended."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def _num(x: Any) -> Any:
+    """JSON-safe number: NaN/inf become null, numpy scalars plain floats."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return _num(obj)
+
+
+@dataclass
+class Result:
+    """A solve's outcome in the shape of ``result.json`` (FORMATS.md)."""
+
+    instance: str
+    status: Status
+    method: str
+    objective_name: str
+    objective_value: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float
+    indicators: dict[str, float | None] = field(default_factory=dict)
+    target_list: list[dict[str, Any]] = field(default_factory=list)
+    site_records: list[dict[str, Any]] = field(default_factory=list)
+    pool_records: list[dict[str, Any]] = field(default_factory=list)
+    assignment_records: list[dict[str, Any]] = field(default_factory=list)
+    diagnosis: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- tables -----------------------------------------------------------------
+    @property
+    def targets(self) -> pd.DataFrame:
+        return pd.DataFrame(self.target_list, columns=["name", "target", "value", "met", "shadow_price"])
+
+    @property
+    def sites(self) -> pd.DataFrame:
+        return pd.DataFrame(self.site_records)
+
+    @property
+    def pools(self) -> pd.DataFrame:
+        return pd.DataFrame(self.pool_records)
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        return pd.DataFrame(self.assignment_records, columns=["workload", "site", "hardware", "share", "tflops"])
+
+    # --- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "computeplan_result": 1,
+            "instance": self.instance,
+            "status": self.status.value,
+            "method": self.method,
+            "objective": {"name": self.objective_name, "value": self.objective_value,
+                          "bound": self.bound, "gap": self.gap},
+            "solve_seconds": self.solve_seconds,
+            "indicators": self.indicators,
+            "targets": self.target_list,
+            "sites": self.site_records,
+            "pools": self.pool_records,
+            "assignments": self.assignment_records,
+            "diagnosis": self.diagnosis,
+        }
+        if self.notes:
+            out["notes"] = self.notes
+        out.update(self.extra)
+        return _clean(out)  # type: ignore[no-any-return]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        known = {"computeplan_result", "instance", "status", "method", "objective", "solve_seconds",
+                 "indicators", "targets", "sites", "pools", "assignments", "diagnosis", "notes"}
+        obj = d.get("objective") or {}
+        return cls(
+            instance=d.get("instance", ""), status=Status(d["status"]), method=d.get("method", ""),
+            objective_name=obj.get("name", ""), objective_value=obj.get("value"), bound=obj.get("bound"),
+            gap=obj.get("gap"), solve_seconds=float(d.get("solve_seconds", 0.0)),
+            indicators=dict(d.get("indicators") or {}), target_list=list(d.get("targets") or []),
+            site_records=list(d.get("sites") or []), pool_records=list(d.get("pools") or []),
+            assignment_records=list(d.get("assignments") or []), diagnosis=d.get("diagnosis"),
+            notes=list(d.get("notes") or []), extra={k: v for k, v in d.items() if k not in known},
+        )
+
+    @classmethod
+    def read(cls, path: str | Path) -> Result:
+        p = Path(path)
+        if p.is_dir():
+            p = p / "result.json"
+        return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+    def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
+        """Write ``result.json`` and the tables (``csv``, ``parquet``) atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [atomic_write_text(out / "result.json", self.to_json() + "\n")]
+        frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets}
+        for fmt in tables:
+            for name, df in frames.items():
+                if fmt == "csv":
+                    written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
+                elif fmt == "parquet":
+                    written.append(_atomic_parquet(df, out / f"{name}.parquet"))
+        return written
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write to a temporary file beside ``path``, then rename over it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def plan_records(
+    d: ModelData, fig: Figures, cap_shadow: np.ndarray | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Site, pool and assignment records of a plan."""
+    S = d.n_sites
+    site_servers = np.bincount(d.pool_site, weights=d.pool_servers, minlength=S)
+    site_busy = np.bincount(d.pool_site, weights=fig.busy, minlength=S)
+    site_beyond = np.bincount(d.pool_site, weights=fig.beyond_need, minlength=S)
+    site_beyond_kwh = np.bincount(d.pool_site, weights=fig.beyond_need_kwh, minlength=S)
+    sites = []
+    for j, sid in enumerate(d.site_ids):
+        it = float(fig.it[j])
+        sites.append({
+            "id": sid, "tier": d.site_tier[j], "zone": d.site_zone[j],
+            "it_kw": it, "overhead_kw": float(fig.overhead[j]), "facility_kw": float(fig.facility[j]),
+            "pue": float(fig.facility[j] / it) if it > 0 else None,
+            "active_halls": int(round(fig.z[j])), "halls": int(d.site_halls[j]),
+            "it_capacity_kw": float(d.site_cap[j]),
+            "utilisation": float(site_busy[j] / site_servers[j]) if site_servers[j] > 0 else None,
+            "energy_kwh": float(fig.energy[j]), "cost": float(fig.cost[j]), "carbon_t": float(fig.carbon_t[j]),
+            "servers_beyond_need": float(site_beyond[j]), "beyond_need_energy_kwh": float(site_beyond_kwh[j]),
+            "capacity_shadow_price": None if cap_shadow is None else float(cap_shadow[j]),
+        })
+    pools = []
+    for p in range(d.n_pools):
+        if fig.n[p] <= 0 and fig.busy[p] <= 0:
+            continue
+        pools.append({
+            "site": d.site_ids[d.pool_site[p]], "hardware": d.hardware_ids[d.pool_hw[p]],
+            "busy_servers": float(fig.busy[p]), "servers_on": float(fig.n[p]),
+            "installed": float(d.pool_servers[p]), "servers_beyond_need": float(fig.beyond_need[p]),
+        })
+    nz = np.flatnonzero(fig.x > 0)
+    assignments = [
+        {"workload": d.workload_ids[d.cand_wl[c]], "site": d.site_ids[d.pool_site[d.cand_pool[c]]],
+         "hardware": d.hardware_ids[d.pool_hw[d.cand_pool[c]]], "share": float(fig.x[c]),
+         "tflops": float(fig.x[c] * d.wl_demand[d.cand_wl[c]])}
+        for c in nz
+    ]
+    return sites, pools, assignments
+
+
+def result_from_plan(
+    d: ModelData, fig: Figures, *, status: Status, method: str, bound: float | None, seconds: float,
+    target_shadow: dict[str, float] | None, cap_shadow: np.ndarray | None,
+) -> Result:
+    sites, pools, assignments = plan_records(d, fig, cap_shadow)
+    obj = fig.objective_value
+    gap = None
+    if bound is not None:
+        gap = max(0.0, (obj - bound)) / max(abs(obj), 1e-10)
+        if gap < 1e-9:
+            gap = 0.0
+    return Result(
+        instance=d.name, status=status, method=method, objective_name=OBJECTIVE_NAMES[d.objective],
+        objective_value=obj, bound=bound, gap=gap, solve_seconds=seconds, indicators=dict(fig.indicators),
+        target_list=target_records(d, fig, target_shadow), site_records=sites, pool_records=pools,
+        assignment_records=assignments,
+    )

@@ -1,0 +1,150 @@
+"""One solve, end to end: arrays, build, solver, plan, figures, shadow prices, check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .build import Model, build_model, capacity_shadow_prices, target_shadow_prices
+from .data import ModelData, build_data
+from .diagnose import diagnose
+from .errors import SolverError, UsageError
+from .evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
+from .loader import load_instance
+from .result import Result, Status, result_from_plan
+from .schema import OBJECTIVES, Instance
+from .solvers import Progress, SolveOutcome
+from .solvers.highs import solve_highs
+
+METHODS = ("auto", "lp", "milp")
+
+
+def choose_method(d: ModelData, method: str) -> tuple[str, str]:
+    """The method to run and why."""
+    if method not in METHODS:
+        raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if method == "auto":
+        if d.has_integers:
+            return "milp", f"integer decisions present ({d.integer_summary()})"
+        return "lp", "every decision is continuous"
+    if method == "lp" and d.has_integers:
+        raise UsageError(
+            f"--method lp: the instance has integer decisions ({d.integer_summary()}); an LP would "
+            "solve only its relaxation, not a plan. Use --method milp or auto"
+        )
+    return method, "requested"
+
+
+def _duals_fixed(m: Model, v: np.ndarray) -> SolveOutcome:
+    """LP with the integer decisions fixed at their optimum, for shadow prices of a MILP."""
+    lo, hi = m.col_lo.copy(), m.col_hi.copy()
+    fixed = np.round(v[m.integer])
+    lo[m.integer] = fixed
+    hi[m.integer] = fixed
+    fm = Model(data=m.data, c=m.c, offset=m.offset, A=m.A, row_lo=m.row_lo, row_hi=m.row_hi, col_lo=lo,
+               col_hi=hi, integer=np.zeros_like(m.integer), families=m.families, A_it=m.A_it, A_p=m.A_p,
+               scale=m.scale)
+    return solve_highs(fm, relax=True)
+
+
+def solve(
+    instance: Instance | str | Path | Mapping[str, Any],
+    *,
+    method: str = "auto",
+    objective: str | None = None,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float = 1e-9,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    write_model: str | Path | None = None,
+    check: bool = True,
+) -> Result:
+    """Solve an instance to a verified plan.
+
+    Parameters
+    ----------
+    instance
+        A loaded :class:`Instance`, or a path / mapping for :func:`load_instance`.
+    method
+        ``auto`` (LP when every decision is continuous, MILP otherwise), ``lp`` or ``milp``.
+    objective
+        Override the instance's objective: ``energy``, ``cost`` or ``carbon``.
+    solver
+        ``highs`` (default, through highspy) or any solver PuLP drives (``cbc``, ``glpk``, ...).
+    time_limit, mip_gap, threads
+        Solver limits. At a time limit with a plan, the status is ``feasible`` with its gap.
+    write_model
+        Also write the model to this ``.lp`` or ``.mps`` file (through PuLP).
+    check
+        Run :func:`computeplan.verify` on the plan; a plan that fails it raises ``SolverError``.
+
+    Returns
+    -------
+    Result
+        Status, plan, figures, shadow prices; for an infeasible instance, a diagnosis.
+    """
+    t0 = time.perf_counter()
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    if objective is not None:
+        if objective not in OBJECTIVES:
+            raise UsageError(f"--objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        inst = inst.model_copy(update={"objective": objective})
+    d = build_data(inst)
+    run, why = choose_method(d, method)
+    m = build_model(d)
+    if write_model is not None:
+        from .solvers.pulp_backend import write_model as _write
+
+        _write(m, write_model)
+    if solver.lower() == "highs":
+        out = solve_highs(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=progress)
+    else:
+        from .solvers.pulp_backend import solve_pulp
+
+        out = solve_pulp(m, solver, time_limit=time_limit, mip_gap=mip_gap)
+    label = run if solver.lower() == "highs" else f"{run} ({solver})"
+    if out.status == "error":
+        raise SolverError(f"the solver failed: {out.message}")
+    if out.status in ("infeasible", "time_limit"):
+        res = Result(instance=d.name, status=Status(out.status), method=label,
+                     objective_name=OBJECTIVE_NAMES[d.objective], objective_value=None,
+                     bound=None if out.bound is None else out.bound * m.scale, gap=None,
+                     solve_seconds=time.perf_counter() - t0)
+        if out.status == "infeasible":
+            res.diagnosis = diagnose(m)
+        res.extra["method_reason"] = why
+        return res
+    assert out.v is not None
+    x, n, z = clean_plan(d, out.v)
+    fig = evaluate(d, x, n, z)
+    duals = out if out.row_dual is not None else _duals_fixed(m, np.concatenate([x, n, z]))
+    v = np.concatenate([x, n, z])
+    tshadow = cshadow = None
+    if duals.row_dual is not None and duals.v is not None:
+        tshadow = target_shadow_prices(m, duals.v, duals.row_dual)
+        cshadow = capacity_shadow_prices(m, duals.row_dual)
+    del v
+    bound = None if out.bound is None else out.bound * m.scale
+    status = Status.OPTIMAL if out.status == "optimal" else Status.FEASIBLE
+    res = result_from_plan(d, fig, status=status, method=label, bound=bound,
+                           seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow)
+    res.extra["method_reason"] = why
+    if d.penalty_is_default and not bool(np.all(d.wl_must)):
+        res.notes.append(f"unserved_penalty not given: used {d.penalty:.6g} objective units per TFLOPS-hour")
+    if fig.indicators["servers_beyond_need"]:
+        res.notes.append(
+            f"{fig.indicators['servers_beyond_need']:.6g} servers are powered beyond need "
+            f"(drawing {fig.indicators['beyond_need_energy_kwh']:.6g} kWh) to meet a target"
+        )
+    if check:
+        from .verify import verify
+
+        problems = verify(inst, res)
+        if problems:
+            raise SolverError("the solver's plan fails the independent check:\n" + "\n".join(problems[:20]))
+    return res
