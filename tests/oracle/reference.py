@@ -454,6 +454,7 @@ def build_reference(
         "carbon_kg": carbon_kg,
         "renewable_kwh": renewable_kwh,
         "it_kw": total_it,
+        "facility_kw": pulp.lpSum(power.values()),
         "served_tflops": served,
         "weighted_tflops": weighted,
         "output": output,
@@ -489,6 +490,14 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
         if var.cat != pulp.LpContinuous:
             v = float(round(v))
         x[t] = v
+    # A must-serve workload's shares sum to 1 by an equality row; remove the
+    # solver's 1e-10 residue so that served and unserved demand come out exact.
+    for i, w in enumerate(model.workloads):
+        keys = [t for t in x if t[0] == i]
+        total = sum(x[t] for t in keys)
+        if w.must_serve and total > 0:
+            for t in keys:
+                x[t] /= total
     z = {j: float(round(_value(v))) for j, v in model.z.items()}
     n = {key: max(_value(var), 0.0) for key, var in model.n.items()}
 
