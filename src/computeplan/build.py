@@ -13,6 +13,7 @@ them, one function per constraint family.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,7 +93,7 @@ class _Rows:
         self.families: dict[str, RowFamily] = {}
         self.n = 0
 
-    def add(self, name: str, block: sp.spmatrix, lo: F64, hi: F64, labels: list[str]) -> int:
+    def add(self, name: str, block: Any, lo: F64, hi: F64, labels: list[str]) -> int:
         block = sp.csr_matrix(block)
         start = self.n
         self.blocks.append(block)
@@ -255,12 +256,12 @@ def target_shadow_prices(m: Model, v: F64, row_dual: F64) -> dict[str, float]:
         f = fam["site_pue_max"]
         capped = np.flatnonzero(np.isfinite(d.site_pue_cap))
         y = row_dual[f.start : f.stop]
-        spec = d.targets.get("site_pue_max") or {}
-        for key in spec:  # type: ignore[union-attr]
+        spec: dict[str, float] = d.targets.get("site_pue_max") or {}
+        for key in spec:
             total = 0.0
             for r, j in enumerate(capped):
                 sid, tier = d.site_ids[j], d.site_tier[j]
-                owner = sid if sid in spec else tier  # type: ignore[operator]
+                owner = sid if sid in spec else tier
                 if owner == key:
                     total += float(y[r] * it[j])
             out[f"site_pue_max.{key}"] = total

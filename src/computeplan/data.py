@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,7 +98,7 @@ class ModelData:
     cand_wl: I64
     cand_pool: I64
     cand_busy: F64  # busy servers per unit share: D / perf
-    targets: dict[str, object] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_sites(self) -> int:
@@ -184,7 +185,7 @@ def candidate_report(inst: Instance, lat: F64, zone_index: dict[str, int]) -> li
     """Must-serve workloads with no candidate pool, each with the reason in planner terms."""
     out: list[tuple[int, str]] = []
     for key, members in _candidate_groups(inst, lat, zone_index).items():
-        allowed, near, ok = _allowed_sites(inst, key, lat, zone_index)
+        allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index)
         hw, prec = key[2], key[3]
         usable = [h for h in hw if prec in inst.hardware[h].perf_tflops]  # type: ignore[union-attr, attr-defined]
         has_pool = np.array([any(s.servers.get(h, 0) > 0 for h in usable) for s in inst.sites])
@@ -262,10 +263,10 @@ def build_data(inst: Instance) -> ModelData:
         hw_list, prec = key[2], str(key[3])
         pools: list[int] = []
         perfs: list[float] = []
-        for j in np.flatnonzero(ok):
-            for h in hw_list:  # type: ignore[union-attr]
+        for j in np.flatnonzero(ok).tolist():
+            for h in hw_list:  # type: ignore[attr-defined]
                 hm = inst.hardware[h]
-                p = pool_index.get((int(j), hw_index[h]))
+                p = pool_index.get((j, hw_index[h]))
                 if p is not None and prec in hm.perf_tflops:
                     pools.append(p)
                     perfs.append(float(hm.perf_tflops[prec]))  # type: ignore[index]

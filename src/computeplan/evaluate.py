@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from .data import ModelData
 
-F64 = NDArray[np.float64]
+F64 = NDArray[Any]
 
 OBJECTIVE_NAMES = {"energy": "energy_kwh", "cost": "cost", "carbon": "carbon_kg"}
 REL_TOL = 1e-6
@@ -29,10 +29,10 @@ def _ratio(num: float, den: float) -> float | None:
 class Figures:
     """A plan and its figures (arrays by site, pool, workload, candidate)."""
 
-    x: F64
-    n: F64
-    z: F64
-    busy: F64  # per pool
+    x: Any
+    n: Any
+    z: Any
+    busy: Any  # per pool
     it: F64  # per site, kW
     overhead: F64
     facility: F64

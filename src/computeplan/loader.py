@@ -30,6 +30,10 @@ for _m in (Instance, Site, Workload, Targets, HardwareModel, FacilityModel, Zone
     _KNOWN_KEYS.update(f.alias or n for n, f in _m.model_fields.items())
 
 
+_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
+           "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
+
+
 def _fmt_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -61,6 +65,9 @@ def pydantic_problems(
             msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
         elif typ == "missing":
             msg = "required field is missing"
+        elif typ in _BOUNDS:
+            op, key = _BOUNDS[typ]
+            msg = f"must be {op} {e.get('ctx', {}).get(key)}, got {e.get('input')!r}"
         else:
             msg = e["msg"]
             if msg.startswith("Value error, "):
@@ -164,14 +171,16 @@ def _load_catalogue(paths: list[Path], problems: list[str]) -> tuple[dict[str, H
         for key in data:
             if key not in ("computeplan_catalogue", "hardware", "facilities"):
                 problems.append(f"{path}: {key}: unknown key (a catalogue has hardware and facilities)")
-        for section, model, into in (("hardware", HardwareModel, hardware), ("facilities", FacilityModel, facilities)):
+        sections: tuple[tuple[str, type[BaseModel], dict[str, Any]], ...] = (
+            ("hardware", HardwareModel, hardware), ("facilities", FacilityModel, facilities))
+        for section, model, into in sections:
             entries = data.get(section) or {}
             if not isinstance(entries, dict):
                 problems.append(f"{path}: {section}: expected a mapping of names, got {type(entries).__name__}")
                 continue
             for name, spec in entries.items():
                 try:
-                    into[str(name)] = model.model_validate(spec)  # type: ignore[index]
+                    into[str(name)] = model.model_validate(spec)
                 except ValidationError as e:
                     problems.extend(pydantic_problems(e, str(path), (section, str(name))))
     return hardware, facilities

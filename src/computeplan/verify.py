@@ -107,7 +107,7 @@ def recompute(inst: Instance, res: Result) -> tuple[dict[str, Any], list[str]]:
             bad.append(f"pool {key[0]}/{key[1]}: {nval:.9g} servers on > {s.servers.get(key[1], 0)} installed")
     halls = {r["id"]: float(r["active_halls"]) for r in res.site_records}
     figs: dict[str, Any] = {"sites": {}}
-    tot = defaultdict(float)
+    tot: dict[str, float] = defaultdict(float)
     for s in inst.sites:
         fac = inst.facilities[s.facility]
         c = s.it_capacity_kw / s.halls
@@ -180,6 +180,10 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
     r = res if isinstance(res, Result) else Result.from_dict(res)
     if not r.status.has_plan:
         return []
+    # The objective the plan was solved for (a solve may override the instance's).
+    solved_for = {"energy_kwh": "energy", "cost": "cost", "carbon_kg": "carbon"}.get(r.objective_name)
+    if solved_for is not None and solved_for != inst.objective:
+        inst = inst.model_copy(update={"objective": solved_for})
     figs, bad = recompute(inst, r)
     # Targets, with the same tolerance as the reported "met" flags.
     ind = figs["indicators"]

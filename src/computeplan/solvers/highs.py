@@ -97,7 +97,7 @@ def solve_highs(
         status = "optimal"
     elif st in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
         status = "infeasible"
-    elif st in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt, MS.kSolutionLimit, MS.kHighsInterrupt):
+    elif st in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt, MS.kSolutionLimit):
         status = "feasible" if has_sol else "time_limit"
     else:
         return SolveOutcome("error", None, None, None, secs, message=h.modelStatusToString(st))

@@ -1,0 +1,259 @@
+"""The ``computeplan`` command line. Thin: parse, call the library, print, exit code.
+
+Exit codes: 0 a plan was found (optimal, or feasible at a limit with its gap);
+1 no plan (infeasible, or nothing found in time); 2 invalid input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .errors import ComputePlanError, InstanceError, SolverError, UsageError
+
+app = typer.Typer(
+    name="computeplan",
+    help=(
+        "Place a year of compute demand across hyperscale, mid-size and edge data centres "
+        "at least energy, cost or carbon, with every PUE / compute-efficiency target met.\n\n"
+        "Start with:  computeplan solve shanghai-2025 --out out/\n\n"
+        "(a shipped example is found by name; any instance file by path). "
+        "Exit codes: 0 plan found, 1 no plan, 2 invalid input or usage."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+class MethodOpt(str, Enum):
+    auto = "auto"
+    lp = "lp"
+    milp = "milp"
+
+
+class ObjectiveOpt(str, Enum):
+    energy = "energy"
+    cost = "cost"
+    carbon = "carbon"
+
+
+class FormatOpt(str, Enum):
+    auto = "auto"
+    instance = "instance"
+    orlib_gap = "orlib-gap"
+
+
+class TablesOpt(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    both = "both"
+    none = "none"
+
+
+@contextmanager
+def guarded(debug: bool) -> Iterator[None]:
+    """Map errors to exit codes with a clear message and no traceback (unless --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (InstanceError, UsageError) as e:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (SolverError, ComputePlanError) as e:
+        if debug:
+            raise
+        err.print(f"[bold red]solver error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except FileNotFoundError as e:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as e:  # a bug: say so plainly; --debug shows where
+        if debug:
+            raise
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (run again with --debug for the traceback)",
+                  highlight=False)
+        raise typer.Exit(1) from None
+
+
+def resolve_instance_path(name: str) -> Path:
+    """A path, or the name of a shipped example instance."""
+    p = Path(name)
+    if p.exists():
+        return p
+    from .catalogue import example_instance
+
+    try:
+        return example_instance(name)
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file, and no shipped example instance of that name") from None
+
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a full traceback on errors.")]
+
+
+def _progress(quiet: bool) -> Callable[[float, float | None, float | None], None] | None:
+    if quiet or not err.is_terminal:
+        return None
+    last = [0.0]
+
+    def show(t: float, inc: float | None, bnd: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:
+            return
+        last[0] = now
+        gap = abs(inc - bnd) / max(abs(inc), 1e-10) if inc is not None and bnd is not None else None
+        err.print(
+            f"[dim]{t:7.1f} s  incumbent {inc if inc is not None else '-':>14}  bound "
+            f"{bnd if bnd is not None else '-':>14}  gap {f'{gap:.3%}' if gap is not None else '-'}[/]",
+            highlight=False,
+        )
+
+    return show
+
+
+@app.command()
+def solve(
+    file: Annotated[str, typer.Argument(help="Instance file (YAML/JSON), an OR-Library GAP file, or a shipped example name.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write result.json and tables here.")] = None,
+    method: Annotated[MethodOpt, typer.Option(help="auto: LP when every decision is continuous, MILP otherwise.")] = MethodOpt.auto,
+    objective: Annotated[ObjectiveOpt | None, typer.Option(help="Override the instance's objective.")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds; a plan found by then is reported with its gap.")] = None,
+    mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap at which to stop.")] = 1e-9,
+    solver: Annotated[str, typer.Option(help="highs (default), or any solver PuLP drives: cbc, glpk, cplex, gurobi, ...")] = "highs",
+    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    write_lp: Annotated[Path | None, typer.Option("--write-lp", help="Also write the model as an LP file.")] = None,
+    write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also write the model as an MPS file.")] = None,
+    tables: Annotated[TablesOpt, typer.Option(help="Tables written beside result.json.")] = TablesOpt.csv,
+    fmt: Annotated[FormatOpt, typer.Option("--format", help="Input format; auto recognises OR-Library GAP files.")] = FormatOpt.auto,
+    problem: Annotated[int | None, typer.Option(help="GAP: which problem of a multi-problem file (1-based).")] = None,
+    sense: Annotated[str | None, typer.Option(help="GAP: min or max (default: max for gap1-12 files, min otherwise).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output instead of the summary.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Solve an instance: where each workload runs, servers and halls powered, and every figure.
+
+    Examples:
+
+      computeplan solve shanghai-2025 --out out/
+
+      computeplan solve my-fleet.yaml --objective carbon --time-limit 60 --out out/
+
+      computeplan solve gap12.txt --format orlib-gap --problem 3
+    """
+    with guarded(debug):
+        path = resolve_instance_path(file)
+        from .gapio import is_orlib_gap, solve_gap_file
+
+        if fmt == FormatOpt.orlib_gap or (fmt == FormatOpt.auto and is_orlib_gap(path)):
+            res = solve_gap_file(path, problem=problem, sense=sense, time_limit=time_limit, mip_gap=mip_gap)
+        else:
+            if problem is not None or sense is not None:
+                raise UsageError("--problem and --sense apply to OR-Library GAP files only")
+            from .loader import load_instance
+            from .solve import solve as run_solve
+
+            inst = load_instance(path)
+            write_model = write_lp or write_mps
+            res = run_solve(inst, method=method.value, objective=objective.value if objective else None, solver=solver,
+                            time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=_progress(quiet),
+                            write_model=write_model)
+            if write_lp and write_mps:
+                from .build import build_model
+                from .data import build_data
+                from .solvers.pulp_backend import write_model as wm
+
+                wm(build_model(build_data(inst)), write_mps)
+        if out_dir is not None:
+            kinds = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
+            res.write(out_dir, kinds)
+        if as_json:
+            sys.stdout.write(res.to_json() + "\n")
+        elif not quiet:
+            from .summary import print_summary
+
+            print_summary(res, out)
+            if out_dir is not None:
+                out.print(f"[dim]written to {out_dir}/[/]")
+        if not res.status.has_plan:
+            raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    file: Annotated[str, typer.Argument(help="Instance file or shipped example name.")],
+    debug: DebugOpt = False,
+) -> None:
+    """Check an instance and print every problem at once, or a one-line summary when valid."""
+    with guarded(debug):
+        from .loader import instance_summary, load_instance
+
+        inst = load_instance(resolve_instance_path(file))
+        out.print(instance_summary(inst), highlight=False)
+
+
+@app.command()
+def verify(
+    file: Annotated[str, typer.Argument(help="Instance file or shipped example name.")],
+    result: Annotated[Path, typer.Argument(help="A result.json, or the folder holding it.")],
+    debug: DebugOpt = False,
+) -> None:
+    """Recompute every figure of a written plan from the instance and list violations (exit 1 if any)."""
+    with guarded(debug):
+        from .loader import load_instance
+        from .result import Result
+        from .verify import verify as run_verify
+
+        inst = load_instance(resolve_instance_path(file))
+        try:
+            res = Result.read(result)
+        except (OSError, ValueError, KeyError) as e:
+            raise UsageError(f"{result}: not a readable computeplan result: {e}") from None
+        problems = run_verify(inst, res)
+        if problems:
+            for p in problems:
+                out.print(f"[red]x[/] {p}", highlight=False)
+            raise typer.Exit(1)
+        out.print(f"[green]ok[/] {res.status.value} plan of {res.instance}: every figure reproduced, every constraint holds")
+
+
+@app.command()
+def examples() -> None:
+    """List the example instances shipped with computeplan."""
+    from .catalogue import instances_dir
+
+    d = instances_dir()
+    if d is None:
+        out.print("no example instances are shipped with this installation")
+        return
+    for p in sorted(d.rglob("*.yaml")):
+        out.print(str(p.relative_to(d).with_suffix("")), highlight=False)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point of the ``computeplan`` script."""
+    return app(args=argv, prog_name="computeplan")
+
+
+def _json_default(o: Any) -> Any:  # pragma: no cover - used by --json paths only
+    return str(o)
+
+
+__all__ = ["app", "json", "main"]

@@ -1,0 +1,204 @@
+"""One test per validation rule: break one field of a valid instance, check the message
+names the field (the path) and says what was expected."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import computeplan
+from computeplan import InstanceError
+
+
+def problems_of(raw: dict[str, Any], tmp: Path | None = None) -> list[str]:
+    with pytest.raises(InstanceError) as ei:
+        computeplan.load_instance(raw, base_dir=tmp)
+    return ei.value.problems
+
+
+def one(raw: dict[str, Any], path: str, *words: str) -> None:
+    probs = problems_of(raw)
+    hit = [p for p in probs if f": {path}" in p]
+    assert hit, f"no problem names {path!r}: {probs}"
+    for w in words:
+        assert any(w in p for p in hit), f"{w!r} not in {hit}"
+
+
+def test_base_is_valid(base):
+    inst = computeplan.load_instance(base)
+    assert inst.name == "base" and len(inst.sites) == 2
+
+
+def test_unknown_top_level_key(base):
+    base["objectve"] = "cost"
+    one(base, "objectve", "unknown key", "objective")
+
+
+def test_unknown_site_key(base):
+    base["sites"][1]["colour"] = "red"
+    one(base, "sites[1].colour", "unknown key")
+
+
+def test_missing_required_field(base):
+    del base["sites"][0]["price_per_kwh"]
+    one(base, "sites[0].price_per_kwh", "required")
+
+
+def test_wrong_format_version(base):
+    base["computeplan"] = 2
+    one(base, "computeplan", "1")
+
+
+def test_unknown_hardware_in_servers(base):
+    base["sites"][0]["servers"]["gpu-x"] = 3
+    one(base, "sites[0].servers.gpu-x", "unknown hardware model")
+
+
+def test_negative_servers(base):
+    base["sites"][0]["servers"]["srv"] = -4
+    one(base, "sites[0].servers.srv", ">= 0", "-4")
+
+
+def test_unknown_facility(base):
+    base["sites"][1]["facility"] = "poorr"
+    one(base, "sites[1].facility", "unknown facility", "poor")
+
+
+def test_unknown_zone(base):
+    base["sites"][0]["zone"] = "c"
+    one(base, "sites[0].zone", "unknown zone")
+
+
+def test_unknown_origin(base):
+    base["workloads"][0]["origin"] = "nowhere"
+    one(base, "workloads[0].origin", "unknown zone")
+
+
+def test_unknown_workload_hardware(base):
+    base["workloads"][1]["hardware"] = ["cpu", "tpu"]
+    one(base, "workloads[1].hardware[1]", "unknown hardware model")
+
+
+def test_unknown_allowed_site(base):
+    base["workloads"][0]["sites"] = ["s9"]
+    one(base, "workloads[0].sites[0]", "unknown site")
+
+
+def test_duplicate_site_id(base):
+    base["sites"][1]["id"] = "s1"
+    one(base, "sites[1].id", "duplicate")
+
+
+def test_duplicate_workload_id(base):
+    base["workloads"][1]["id"] = "w1"
+    one(base, "workloads[1].id", "duplicate")
+
+
+def test_nan_demand(base):
+    base["workloads"][0]["demand_tflops"] = math.nan
+    one(base, "workloads[0].demand_tflops", "finite")
+
+
+def test_negative_price(base):
+    base["sites"][1]["price_per_kwh"] = -0.1
+    one(base, "sites[1].price_per_kwh", ">= 0")
+
+
+def test_renewable_share_above_one(base):
+    base["sites"][0]["renewable_share"] = 1.5
+    one(base, "sites[0].renewable_share", "<= 1")
+
+
+def test_facility_negative_overhead(base):
+    # pue_quarter - 1 > 4 (pue_full - 1): the proportional overhead k would be negative
+    base["facilities"]["poor"] = {"pue_full": 1.1, "pue_quarter": 1.9}
+    one(base, "facilities.poor", "k >= 0")
+
+
+def test_facility_full_above_quarter(base):
+    base["facilities"]["good"] = {"pue_full": 1.4, "pue_quarter": 1.3}
+    one(base, "facilities.good", "pue_full must be <= pue_quarter")
+
+
+def test_idle_above_peak(base):
+    base["hardware"]["srv"]["idle_kw"] = 5.0
+    one(base, "hardware.srv", "idle_kw must be <= peak_kw")
+
+
+def test_unsupported_precision(base):
+    base["workloads"][0]["precision"] = "fp64"
+    one(base, "workloads[0].precision", "supports")
+
+
+def test_no_candidate_for_must_serve(base):
+    base["workloads"][1]["max_latency_ms"] = 0.1
+    one(base, "workloads[1]", "no candidate", "max_latency_ms")
+
+
+def test_no_candidate_but_optional_is_fine(base):
+    base["workloads"][1]["max_latency_ms"] = 0.1
+    base["workloads"][1]["must_serve"] = False
+    computeplan.load_instance(base)
+
+
+def test_zone_without_coordinates(base):
+    base["zones"]["b"] = None
+    one(base, "workloads[1].max_latency_ms", "unknown", "coordinates")
+
+
+def test_latency_pair_replaces_coordinates(base):
+    base["zones"]["b"] = None
+    base["latency_ms"] = [["a", "b", 3.0]]
+    computeplan.load_instance(base)
+
+
+def test_site_pue_target_unknown_key(base):
+    base["targets"] = {"site_pue_max": {"giant": 1.2}}
+    one(base, "targets.site_pue_max.giant", "tier name")
+
+
+def test_bad_objective(base):
+    base["objective"] = "money"
+    one(base, "objective", "energy")
+
+
+def test_every_problem_reported_at_once(base):
+    base["sites"][0]["zone"] = "c"
+    base["workloads"][0]["hardware"] = ["tpu"]
+    base["sites"][1]["facility"] = "none"
+    probs = problems_of(base)
+    assert len(probs) >= 3
+
+
+def test_table_rows_name_the_file(tmp_path, base):
+    (tmp_path / "wl.csv").write_text(
+        "id,class,demand_tflops,precision,hardware,origin\n"
+        "w1,ai-training,20000,fp16,srv,a\n"
+        "w2,general,-5,fp32,cpu;srv,b\n"
+    )
+    base["workloads"] = {"csv": "wl.csv"}
+    probs = problems_of(base, tmp_path)
+    assert any("workloads[1].demand_tflops" in p and "wl.csv line 3" in p for p in probs), probs
+
+
+def test_tables_load(tmp_path, base):
+    (tmp_path / "sites.csv").write_text(
+        "id,tier,zone,facility,it_capacity_kw,halls,can_idle,price_per_kwh,carbon_kg_per_kwh,servers.srv,servers.cpu\n"
+        "s1,hyperscale,a,good,2000,2,false,0.6,0.58,400,500\n"
+        "s2,edge,b,poor,300,,,0.8,0.58,50,\n"
+    )
+    base["sites"] = {"csv": "sites.csv"}
+    inst = computeplan.load_instance(base, base_dir=tmp_path)
+    assert inst.sites[1].servers == {"srv": 50} and inst.sites[1].halls == 1
+    assert inst.sites[0].servers == {"srv": 400, "cpu": 500}
+
+
+def test_file_errors_name_the_file(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("computeplan: 1\nname: [unclosed\n")
+    with pytest.raises(InstanceError) as ei:
+        computeplan.load_instance(p)
+    assert str(p) in ei.value.problems[0] and "line" in ei.value.problems[0]
