@@ -55,9 +55,16 @@ def spread_of_figures(raw: dict, base_dir: Path | None = None) -> dict[str, Any]
                 raise AssertionError(f"probe of {name} failed")
             values.append((pulp.value(probe.quantities[name]) or 0.0, band))
         (lo, band_lo), (hi, band_hi) = values
-        # Per-site figures are judged against the fleet's total, as the solver's
-        # tolerances are.
-        whole = pulp.value(model.quantities[name.split(".")[0]]) if "." in name else 0.0
+        # Per-site figures are judged against the fleet's total, and the servers
+        # beyond need against all installed servers, as the solver's tolerances are.
+        if name == "servers_beyond_need":
+            whole = sum(sum(site.servers.values()) for site in model.sites)
+        elif name == "beyond_need_kw":
+            whole = pulp.value(model.quantities["facility_kw"])
+        elif "." in name:
+            whole = pulp.value(model.quantities[name.split(".")[0]])
+        else:
+            whole = 0.0
         rel = (hi - lo) / max(abs(lo), abs(hi), abs(whole), 1e-9)
         out[name] = (lo, hi, rel / (100 * max(band_lo, band_hi)))
     return out

@@ -459,6 +459,15 @@ def build_reference(
         "weighted_tflops": weighted,
         "output": output,
     }
+    # Servers powered beyond need (n - b/umax) and the IT power they draw.
+    model.quantities["servers_beyond_need"] = pulp.lpSum(
+        n[j, h] - busy[j, h] * (1.0 / s.umax) for j, s in enumerate(sites) for h in s.servers
+    )
+    model.quantities["beyond_need_kw"] = pulp.lpSum(
+        (1.0 + s.k) * float(hardware[h]["idle_kw"]) * (n[j, h] - busy[j, h] * (1.0 / s.umax))
+        for j, s in enumerate(sites)
+        for h in s.servers
+    )
     for j, s in enumerate(sites):
         model.quantities[f"it_kw.{s.id}"] = it[j]
         model.quantities[f"facility_kw.{s.id}"] = power[j]
@@ -508,8 +517,17 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
         w = model.workloads[i]
         busy[j, h] += w.demand * v / float(hw[h]["perf_tflops"][w.precision])
 
+    # Powered servers within CBC's tolerance of b/umax are exactly b/umax, so
+    # that "servers beyond need" reads 0, not 3e-5, when there are none.
+    for j, s in enumerate(model.sites):
+        for h, installed in s.servers.items():
+            need = busy[j, h] / s.umax
+            if abs(n[j, h] - need) <= 1e-6 * max(installed, 1.0):
+                n[j, h] = need
+
     sites_out = []
     tot = {"it": 0.0, "power": 0.0, "cost": 0.0, "carbon": 0.0, "renew": 0.0}
+    beyond = {"servers": 0.0, "kw": 0.0}
     for j, s in enumerate(model.sites):
         it = sum(
             float(hw[h]["idle_kw"]) * n[j, h]
@@ -524,6 +542,12 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
         tot["cost"] += energy * s.price
         tot["carbon"] += energy * s.carbon * (1.0 - s.renewable)
         tot["renew"] += energy * s.renewable
+        extra = {h: max(n[j, h] - busy[j, h] / s.umax, 0.0) for h in s.servers}
+        # The facility energy they cause: their idle IT power plus its
+        # proportional overhead k (the fixed hall overhead f is not theirs).
+        extra_kw = (1.0 + s.k) * sum(float(hw[h]["idle_kw"]) * extra[h] for h in s.servers)
+        beyond["servers"] += sum(extra.values())
+        beyond["kw"] += extra_kw
         installed = sum(s.servers.values())
         sites_out.append(
             {
@@ -537,6 +561,8 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
                 "energy_kwh": energy,
                 "servers_on": {h: n[j, h] for h in s.servers},
                 "busy_servers": {h: busy[j, h] for h in s.servers},
+                "servers_beyond_need": sum(extra.values()),
+                "beyond_need_energy_kwh": extra_kw * H,
             }
         )
 
@@ -558,6 +584,13 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
         "served_tflops": served,
         "unserved_tflops": unserved,
         "output_per_kwh": output / energy if energy > 0 else None,
+        # Beyond FORMATS.md's list: fleet totals and the servers powered beyond
+        # b/umax (section 6) with the facility energy they draw, (1 + k) times
+        # their idle IT energy.
+        "it_kw": tot["it"],
+        "facility_kw": tot["power"],
+        "servers_beyond_need": beyond["servers"],
+        "beyond_need_energy_kwh": beyond["kw"] * H,
     }
     main = {"energy": energy, "cost": tot["cost"], "carbon": tot["carbon"]}[model.objective_name]
     objective = main

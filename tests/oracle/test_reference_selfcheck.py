@@ -11,6 +11,8 @@ import math
 
 import pytest
 
+from .check_instances import INSTANCES, check
+from .manifest import EXPECTED
 from .reference import facility_coefficients, haversine_km, latency_ms, solve_reference
 
 H = 8760.0
@@ -209,3 +211,18 @@ def test_unknown_key_rejected() -> None:
     raw["sites"][0]["halls_"] = 2
     with pytest.raises(ValueError, match="unknown keys"):
         solve_reference(raw)
+
+
+# ------------------------------------------------------------ the oracle's instances
+
+INSTANCE_NAMES = sorted(EXPECTED)
+
+
+def test_every_instance_file_is_in_the_manifest() -> None:
+    assert sorted(p.stem for p in INSTANCES.glob("*.yaml")) == INSTANCE_NAMES
+
+
+@pytest.mark.parametrize("name", INSTANCE_NAMES)
+def test_instance_optimum_binding_targets_and_unique_figures(name: str) -> None:
+    """Recorded optimum, each listed target binds, every figure unique at the optimum."""
+    assert check(name, verbose=False) == []
