@@ -9,6 +9,7 @@ so two correct solvers must agree on them. A few instances also run with CBC.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import warnings
@@ -20,9 +21,11 @@ import pytest
 computeplan = pytest.importorskip("computeplan")
 
 try:  # tests/ is not a package: pytest puts it on sys.path
+    from oracle.cases import EDGE_CASES
     from oracle.manifest import EXPECTED
     from oracle.reference import INDICATORS, load_yaml, solve_reference
 except ImportError:  # pragma: no cover - run from the project root as a package
+    from tests.oracle.cases import EDGE_CASES
     from tests.oracle.manifest import EXPECTED
     from tests.oracle.reference import INDICATORS, load_yaml, solve_reference
 
@@ -98,6 +101,19 @@ def test_engine_with_cbc_matches_oracle(path: Path) -> None:
     _compare(res, ref, f"{path.stem} (cbc)")
     if ref["status"] == "optimal":
         assert computeplan.verify(inst, res) == []
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_engine_matches_oracle_on_edge_cases(name: str) -> None:
+    """Corners of the formulation (tests/oracle/cases.py): an idle site under a
+    site PUE target, latency overrides and ties, tiers and sites together, no
+    work served (undefined ratios are None), an optional workload out of reach."""
+    raw, _ = EDGE_CASES[name]
+    ref = solve_reference(copy.deepcopy(raw))
+    inst = computeplan.load_instance(copy.deepcopy(raw))
+    res = computeplan.solve(inst)
+    _compare(res, ref, name)
+    assert computeplan.verify(inst, res) == []
 
 
 @pytest.mark.parametrize("path", PATHS, ids=_id)

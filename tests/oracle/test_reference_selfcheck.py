@@ -11,49 +11,12 @@ import math
 
 import pytest
 
+from .cases import EDGE_CASES, one_site
 from .check_instances import INSTANCES, check
 from .manifest import EXPECTED
 from .reference import facility_coefficients, haversine_km, latency_ms, solve_reference
 
 H = 8760.0
-
-
-def one_site(**site_overrides) -> dict:
-    """GPU: 1000 TFLOPS bf16, idle 2 kW, peak 10 kW; 100 installed; c = 1000 kW."""
-    site = {
-        "id": "s1",
-        "tier": "hyperscale",
-        "zone": "a",
-        "facility": "f12",
-        "it_capacity_kw": 1000,
-        "max_utilisation": 0.8,
-        "price_per_kwh": 0.5,
-        "carbon_kg_per_kwh": 0.6,
-        "renewable_share": 0.25,
-        "servers": {"gpu-alpha": 100},
-    }
-    site.update(site_overrides)
-    return {
-        "computeplan": 1,
-        "name": "one-site",
-        "hardware": {
-            "gpu-alpha": {"perf_tflops": {"bf16": 1000, "fp32": 100}, "idle_kw": 2, "peak_kw": 10},
-            "cpu-alpha": {"perf_tflops": {"fp64": 4}, "idle_kw": 0.2, "peak_kw": 0.6},
-        },
-        "facilities": {"f12": {"pue_full": 1.2, "pue_quarter": 1.5}},
-        "zones": {"a": {"lat": 0.0, "lon": 0.0}, "b": {"lat": 0.0, "lon": 1.0}},
-        "sites": [site],
-        "workloads": [
-            {
-                "id": "w1",
-                "class": "ai-training",
-                "demand_tflops": 40000,
-                "precision": "bf16",
-                "hardware": ["gpu-alpha"],
-                "origin": "a",
-            }
-        ],
-    }
 
 
 def test_facility_coefficients_example() -> None:
@@ -226,3 +189,15 @@ def test_every_instance_file_is_in_the_manifest() -> None:
 def test_instance_optimum_binding_targets_and_unique_figures(name: str) -> None:
     """Recorded optimum, each listed target binds, every figure unique at the optimum."""
     assert check(name, verbose=False) == []
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_edge_case_optimum(name: str) -> None:
+    raw, optimum = EDGE_CASES[name]
+    res = solve_reference(copy.deepcopy(raw))
+    assert res["status"] == "optimal"
+    assert res["objective"] == pytest.approx(optimum, rel=1e-9)
+    if name == "nothing-served":
+        ind = res["indicators"]
+        assert ind["fleet_pue"] is None and ind["ece_gflops_per_w"] is None
+        assert ind["renewable_share"] is None and ind["output_per_kwh"] is None
