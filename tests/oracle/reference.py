@@ -15,10 +15,22 @@ Choices where the documents are silent (kept in one place, see ``AMBIGUITIES``):
   in both lists;
 - latency limits are inclusive (``latency <= max_latency_ms``) and compared
   exactly, without a tolerance;
-- an explicit ``latency_ms`` pair also overrides the same-zone hop term;
+- an explicit ``latency_ms`` pair also overrides the same-zone hop term; the
+  route factor (1.5) and hop term (0.5 ms) have no instance key, so they are
+  always the defaults;
 - the objective value includes the unserved-demand penalty;
+- with optional work but no ``unserved_penalty`` nothing is solved (status
+  ``None``): the default is the engine's to choose;
+- an optional workload with no candidate is simply unserved (valid input);
 - the ECE indicator uses the precision weights, like the ``ece_min`` target;
-- a site key of ``site_pue_max`` takes precedence over its tier's key.
+- a site key of ``site_pue_max`` takes precedence over its tier's key; a site
+  whose halls are all active (``can_idle: false``) is held to its target even
+  when it carries no work, so its idle servers must be powered;
+- ratios over a zero denominator (PUE, ECE, renewable share, output per kWh
+  with nothing running) are ``None``;
+- "the energy they draw" (servers powered beyond ``b/umax``) is the facility
+  energy they cause: their idle IT energy times ``1 + k`` (the fixed hall
+  overhead ``f`` is not theirs).
 """
 
 from __future__ import annotations
