@@ -6,6 +6,7 @@
 >>> res.indicators["fleet_pue"]                                                      # doctest: +SKIP
 """
 
+from .analysis import headroom, outage, sweep
 from .catalogue import example_instance
 from .errors import ComputePlanError, InstanceError, SolverError, UsageError
 from .loader import load_instance
@@ -26,7 +27,10 @@ __all__ = [
     "UsageError",
     "__version__",
     "example_instance",
+    "headroom",
     "load_instance",
+    "outage",
     "solve",
+    "sweep",
     "verify",
 ]

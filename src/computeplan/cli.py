@@ -257,3 +257,4 @@ def _json_default(o: Any) -> Any:  # pragma: no cover - used by --json paths onl
 
 
 __all__ = ["app", "json", "main"]
+from . import cli_analysis  # noqa: E402,F401  (registers sweep, headroom, outage, report)
