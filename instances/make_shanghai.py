@@ -84,7 +84,7 @@ PRICE = {"hyperscale": 0.62, "midsize": 0.67, "edge": 0.72}
 #   capacity (operators provision against nameplate with some headroom; facts 3.1 notes
 #   7-40 % over-subscription headroom). The AI mix (8xH100, 8xA100, 8x910B, 8xH20,
 #   4xL40S) reflects what Chinese clusters run since 2023 (export-control SKUs H20 and
-#   domestic 910B alongside earlier H100/A100 stock) [R]. Installed fleet FP16 ~ 14 EFLOPS,
+#   domestic 910B alongside earlier H100/A100 stock) [R]. Installed fleet FP16 ~ 19 EFLOPS,
 #   of the order of the "算力浦江" plan's > 10 EFLOPS of AI capacity (facts 1.9 [C]).
 # Max utilisation: 0.90 in hyperscale AI/cloud halls (LBNL: hyperscale ~45-50 % average
 #   server utilisation, AI training 80 % operational time, facts 3.3 -- the cap is a
