@@ -90,7 +90,7 @@ def solved() -> dict[str, tuple[object, object]]:
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_fleet_optimum(name: str, solved: dict) -> None:
-    inst, res = solved[name]
+    _, res = solved[name]
     exp = EXPECTED[name]
     assert res.status == "optimal"
     assert res.objective_value == approx(exp["energy_kwh"])
