@@ -235,6 +235,39 @@ def verify(
 
 
 @app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for instance.yaml (and its tables).")],
+    workloads: Annotated[int, typer.Option("--workloads", "-n", help="Number of workloads.", min=1)] = 1000,
+    sites: Annotated[int, typer.Option("--sites", "-m", help="Number of sites (3 tiers).", min=3)] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same fleet.")] = 0,
+    indivisible_share: Annotated[float, typer.Option("--indivisible-share", min=0.0, max=1.0,
+                                                     help="Share of workloads that may not be split.")] = 0.1,
+    idle_share: Annotated[float, typer.Option("--idle-share", min=0.0, max=1.0,
+                                              help="Share of multi-hall sites whose halls may idle.")] = 0.5,
+    optional_share: Annotated[float, typer.Option("--optional-share", min=0.0, max=1.0,
+                                                  help="Share of workloads that need not be served.")] = 0.05,
+    load: Annotated[float, typer.Option(min=0.01, max=1.0, help="Target load of the installed servers.")] = 0.45,
+    tables: Annotated[TablesOpt, typer.Option(help="Sites and workloads as tables (csv/parquet) or inline (none). "
+                                              "Default: parquet from 10,000 workloads, inline below.")] = TablesOpt.none,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a realistic synthetic fleet (tiers, zones, classes, sparse latency reach), feasible by construction.
+
+    Example:  computeplan generate --workloads 20000 --sites 100 --seed 1 --out fleet-m/
+    """
+    with guarded(debug):
+        from .generate import generate_instance, write_instance
+
+        raw = generate_instance(workloads, sites, seed=seed, indivisible_share=indivisible_share,
+                                idle_share=idle_share, optional_share=optional_share, load=load)
+        kind = tables.value if tables != TablesOpt.none else ("parquet" if workloads >= 10000 else None)
+        if kind == "both":
+            raise UsageError("--tables: choose csv or parquet for a generated fleet")
+        path = write_instance(raw, out_dir, tables=kind)
+        out.print(f"wrote {path} ({workloads} workloads, {sites} sites, seed {seed})", highlight=False)
+
+
+@app.command()
 def examples() -> None:
     """List the example instances shipped with computeplan."""
     from .catalogue import instances_dir

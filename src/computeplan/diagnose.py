@@ -26,14 +26,15 @@ def diagnose(m: Model) -> dict[str, Any]:
     K, P, S = d.n_cand, d.n_pools, d.n_sites
     V = m.n_cols
     A = m.A.tocsr()
-    extra_cols: list[sp.csr_matrix] = []
+    slack_rows: list[int] = []
+    slack_signs: list[float] = []
     weights: list[float] = []
     meta: list[tuple[str, int, int]] = []  # (family, row index within family, sign)
     R = m.n_rows
 
     def slack(row: int, sign: float, w: float, fam: str, k: int) -> None:
-        col = sp.csr_matrix(([sign], ([row], [0])), shape=(R, 1))
-        extra_cols.append(col)
+        slack_rows.append(row)
+        slack_signs.append(sign)
         weights.append(w)
         meta.append((fam, k, int(sign)))
 
@@ -58,8 +59,9 @@ def diagnose(m: Model) -> dict[str, Any]:
         for r in range(f.stop - f.start):
             slack(f.start + r, -1.0, 1.0 / it_scale, "site_pue_max", r)
     # Pool sizes: relax n <= N through a slack column per pool on a new row n - e <= N.
-    nE = len(extra_cols)
-    A_ext = sp.hstack([A, *extra_cols], format="csr") if nE else A
+    nE = len(slack_rows)
+    slack_block = sp.csr_matrix((slack_signs, (slack_rows, np.arange(nE))), shape=(R, nE))
+    A_ext = sp.hstack([A, slack_block], format="csr")
     pool_rows = sp.csr_matrix((np.ones(P), (np.arange(P), K + np.arange(P))), shape=(P, V + nE))
     pool_slack = sp.csr_matrix((-np.ones(P), (np.arange(P), np.arange(P))), shape=(P, P))
     A_all = sp.vstack([sp.hstack([A_ext, sp.csr_matrix((R, P))]), sp.hstack([pool_rows, pool_slack])], format="csr")

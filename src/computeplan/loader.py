@@ -281,12 +281,12 @@ def cross_check(inst: Instance, where: str) -> list[str]:
         for k, h in enumerate(w.hardware):
             if h not in inst.hardware:
                 p(f"{where}: workloads[{i}].hardware[{k}]: {_unknown(h, inst.hardware, 'hardware model')}")
-        if all(h in inst.hardware for h in w.hardware) and not any(
+        if w.must_serve and all(h in inst.hardware for h in w.hardware) and not any(
             w.precision in inst.hardware[h].perf_tflops for h in w.hardware
         ):
             p(
                 f"{where}: workloads[{i}].precision: none of the workload's hardware "
-                f"({', '.join(w.hardware)}) supports {w.precision!r}"
+                f"({', '.join(w.hardware)}) supports {w.precision!r}; it must be served"
             )
         for k, sid in enumerate(w.sites or []):
             if sid not in site_ids:

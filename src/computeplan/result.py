@@ -206,7 +206,8 @@ def plan_records(
             "utilisation": float(site_busy[j] / site_servers[j]) if site_servers[j] > 0 else None,
             "energy_kwh": float(fig.energy[j]), "cost": float(fig.cost[j]), "carbon_t": float(fig.carbon_t[j]),
             "servers_beyond_need": float(site_beyond[j]), "beyond_need_energy_kwh": float(site_beyond_kwh[j]),
-            "capacity_shadow_price": None if cap_shadow is None else float(cap_shadow[j]),
+            "capacity_shadow_price": None if cap_shadow is None or not np.isfinite(cap_shadow[j])
+            else float(cap_shadow[j]) + 0.0,
         })
     pools = []
     for p in range(d.n_pools):

@@ -128,6 +128,9 @@ def solve(
     if duals.row_dual is not None and duals.v is not None:
         tshadow = target_shadow_prices(m, duals.v, duals.row_dual)
         cshadow = capacity_shadow_prices(m, duals.row_dual)
+        # A site with every hall off has no marginal kW to price: its value is a discrete
+        # hall decision, not a dual.
+        cshadow = np.where(z > 0, cshadow, np.nan)
     del v
     bound = None if out.bound is None else out.bound * m.scale
     status = Status.OPTIMAL if out.status == "optimal" else Status.FEASIBLE
