@@ -163,19 +163,40 @@ def _candidate_groups(inst: Instance, lat: F64, zone_index: dict[str, int]) -> d
     return groups
 
 
+def _site_arrays(inst: Instance, zone_index: dict[str, int]) -> tuple[Any, Any, Any]:
+    """Tier, id and zone index of every site as arrays (cached on the instance)."""
+    cached = getattr(inst, "__cp_site_arrays__", None)
+    if cached is None:
+        cached = (
+            np.array([s.tier for s in inst.sites]),
+            np.array([s.id for s in inst.sites]),
+            np.array([zone_index[s.zone] for s in inst.sites], dtype=np.int64),
+        )
+        try:
+            object.__setattr__(inst, "__cp_site_arrays__", cached)
+        except (AttributeError, TypeError):
+            pass
+    return cached
+
+
+def _hardware_masks(inst: Instance) -> dict[str, B]:
+    return {h: np.array([s.servers.get(h, 0) > 0 for s in inst.sites]) for h in inst.hardware}
+
+
 def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index: dict[str, int]) -> tuple[B, B, B]:
     """Masks over sites: allowed by tiers/sites, within latency, both."""
     origin, max_lat, _hw, _p, tiers, sites = key
     n = len(inst.sites)
+    site_tier, site_ids, site_zone = _site_arrays(inst, zone_index)
     allowed = np.ones(n, dtype=bool)
     if tiers is not None:
-        allowed &= np.array([s.tier in tiers for s in inst.sites])  # type: ignore[operator]
+        allowed &= np.isin(site_tier, list(tiers))  # type: ignore[call-overload]
     if sites is not None:
-        allowed &= np.array([s.id in sites for s in inst.sites])  # type: ignore[operator]
+        allowed &= np.isin(site_ids, list(sites))  # type: ignore[call-overload]
     near = np.ones(n, dtype=bool)
     if max_lat is not None:
         o = zone_index[str(origin)]
-        site_lat = np.array([lat[o, zone_index[s.zone]] for s in inst.sites])
+        site_lat = lat[o, site_zone]
         with np.errstate(invalid="ignore"):
             near = site_lat <= float(max_lat) + 1e-12  # type: ignore[arg-type]
     return allowed, near, allowed & near
@@ -184,11 +205,16 @@ def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index
 def candidate_report(inst: Instance, lat: F64, zone_index: dict[str, int]) -> list[tuple[int, str]]:
     """Must-serve workloads with no candidate pool, each with the reason in planner terms."""
     out: list[tuple[int, str]] = []
+    masks = _hardware_masks(inst)
     for key, members in _candidate_groups(inst, lat, zone_index).items():
+        if not any(inst.workloads[i].must_serve for i in members):
+            continue
         allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index)
         hw, prec = key[2], key[3]
         usable = [h for h in hw if prec in inst.hardware[h].perf_tflops]  # type: ignore[union-attr, attr-defined]
-        has_pool = np.array([any(s.servers.get(h, 0) > 0 for h in usable) for s in inst.sites])
+        has_pool = np.zeros(len(inst.sites), dtype=bool)
+        for h in usable:
+            has_pool |= masks[h]
         if np.any(ok & has_pool):
             continue
         if not np.any(allowed):

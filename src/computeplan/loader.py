@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -305,11 +306,15 @@ def cross_check(inst: Instance, where: str) -> list[str]:
         return problems
     # Latency coverage and candidates need the names above to be sound.
     lat, zone_index = latency_matrix(inst)
+    site_zone = np.array([zone_index[s.zone] for s in inst.sites])
+    missing_by_origin: dict[str, list[str]] = {}
     for i, w in enumerate(inst.workloads):
         if w.max_latency_ms is None:
             continue
-        o = zone_index[w.origin]
-        missing = sorted({s.zone for s in inst.sites if math.isnan(lat[o, zone_index[s.zone]])})
+        if w.origin not in missing_by_origin:
+            row = lat[zone_index[w.origin], site_zone]
+            missing_by_origin[w.origin] = sorted({inst.sites[j].zone for j in np.flatnonzero(np.isnan(row))})
+        missing = missing_by_origin[w.origin]
         if missing:
             p(
                 f"{where}: workloads[{i}].max_latency_ms: latency from zone {w.origin!r} to "
