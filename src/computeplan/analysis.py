@@ -513,9 +513,13 @@ def _binding_constraints(pm: Model, out: SolveOutcome) -> list[dict[str, Any]]:
     K = d.n_cand
     items: list[dict[str, Any]] = []
     f = pm.families["capacity"]
+    z = v[K + d.n_pools : K + d.n_pools + d.n_sites]
     for j, sid in enumerate(d.site_ids):
         gain = -y[f.start + j] * 0.01 * d.site_cap[j]  # d(lambda)/d(kW) = -dual (min -lambda)
-        items.append({"name": f"capacity[{sid}]", "kind": "capacity", "gain_per_pct": float(gain)})
+        if z[j] < 0.5:  # every hall off in the plan: what would help is switching one on
+            items.append({"name": f"halls[{sid}]", "kind": "halls", "gain_per_pct": float(gain)})
+        else:
+            items.append({"name": f"capacity[{sid}]", "kind": "capacity", "gain_per_pct": float(gain)})
     targets: dict[str, Any] = dict(d.targets)
     for name, dobj in target_shadow_prices(pm, v, y).items():
         if name.startswith("site_pue_max."):
@@ -841,7 +845,9 @@ def capacity_value(
     the IT capacities between which that price holds (HiGHS ranging of the capacity
     row's right-hand side; for a MILP, of the LP with hall counts and indivisible
     placements fixed at the plan). A site whose capacity does not bind is worth 0 per kW
-    down to the IT load it carries.
+    down to the IT load it carries. A site with every hall off is worth 0 too (its
+    ``shadow_price`` column still shows the row's dual, as in ``result.json``): a kW on its
+    row would be IT power with no hall under it; ``note`` says so.
     """
     inst = as_instance(instance)
     if objective is not None:
@@ -873,32 +879,38 @@ def capacity_value(
     status, rng = h.getRanging()
     f = m.families["capacity"]
     duals = np.asarray(sol.row_dual, dtype=float)[f.start : f.stop]
-    act = np.asarray(sol.row_value, dtype=float)[f.start : f.stop]
     basis = h.getBasis()
     ok = status == highspy.HighsStatus.kOk
     rows = []
-    cap_kw = d.site_hall_kw * np.round(v[d.n_cand + d.n_pools :])
+    z = np.round(v[d.n_cand + d.n_pools :])
+    cap_kw = d.site_hall_kw * z
+    it = np.asarray(m.A_it @ v).ravel()
     scale_obj = float(np.max(np.abs(m.c))) if m.n_cols else 1.0
     for j, sid in enumerate(d.site_ids):
         r = f.start + j
         price = float(duals[j] * m.scale)
         basic = basis.row_status[r] == highspy.HighsBasisStatus.kBasic
-        if basic or abs(duals[j]) <= 1e-12 * max(scale_obj, 1.0):
-            # not binding: the price 0 holds from the load carried up without limit
-            dn, up = float(act[j]), math.inf
-            price = 0.0
-        elif ok:
-            dn, up = float(rng.row_bound_dn.value_[r]), float(rng.row_bound_up.value_[r])
+        note = ""
+        if z[j] == 0:
+            # No hall on: a kW on this row would be IT power with no hall (and no fixed
+            # overhead) under it, not something to build; the site is worth nothing more
+            # until a hall is switched on.
+            value, dn, up = 0.0, math.nan, math.nan
+            note = "no hall on: extra capacity changes nothing unless a hall is switched on"
+        elif basic or abs(duals[j]) <= 1e-12 * max(scale_obj, 1.0):
+            # not binding: the price 0 holds from the plan's load up without limit
+            price, value, dn, up = 0.0, 0.0, float(it[j] - cap_kw[j]), math.inf
         else:
-            dn, up = math.nan, math.nan
-        base_cap = float(d.site_cap[j])
-        installed_cap = float(cap_kw[j])
+            value = -price
+            dn, up = ((float(rng.row_bound_dn.value_[r]), float(rng.row_bound_up.value_[r])) if ok
+                      else (math.nan, math.nan))
+        active = float(cap_kw[j])
         rows.append({
-            "site": sid, "tier": d.site_tier[j], "shadow_price": price, "value_per_kw": -price if price else 0.0,
-            "it_kw": float(np.asarray(m.A_it @ v).ravel()[j]), "it_capacity_kw": base_cap,
-            "active_capacity_kw": installed_cap,
-            "holds_from_kw": max(0.0, installed_cap + dn) if math.isfinite(dn) else (0.0 if dn < 0 else math.nan),
-            "holds_to_kw": installed_cap + up if math.isfinite(up) or math.isnan(up) else math.inf,
+            "site": sid, "tier": d.site_tier[j], "shadow_price": price, "value_per_kw": value,
+            "it_kw": float(it[j]), "it_capacity_kw": float(d.site_cap[j]), "active_capacity_kw": active,
+            "holds_from_kw": max(0.0, active + dn) if math.isfinite(dn) else (0.0 if dn < 0 else math.nan),
+            "holds_to_kw": active + up if math.isfinite(up) or math.isnan(up) else math.inf,
+            "note": note,
         })
     df = pd.DataFrame(rows).sort_values(["value_per_kw", "site"], ascending=[False, True], kind="stable")
     df.insert(0, "rank", np.arange(1, len(df) + 1))

@@ -9,6 +9,7 @@ site scans.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,10 +173,8 @@ def _site_arrays(inst: Instance, zone_index: dict[str, int]) -> tuple[Any, Any, 
             np.array([s.id for s in inst.sites]),
             np.array([zone_index[s.zone] for s in inst.sites], dtype=np.int64),
         )
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             object.__setattr__(inst, "__cp_site_arrays__", cached)
-        except (AttributeError, TypeError):
-            pass
     return cached
 
 

@@ -490,9 +490,9 @@ def solve_gap_milp(
         a = _as_assignment(problem, start)
         if np.all((a >= 0) & (a < m)):
             sol = highspy.HighsSolution()
-            x = np.zeros(m * n)
-            x[a * n + np.arange(n)] = 1.0
-            sol.col_value = x.tolist()
+            x0 = np.zeros(m * n)
+            x0[a * n + np.arange(n)] = 1.0
+            sol.col_value = x0.tolist()
             sol.value_valid = True
             h.setSolution(sol)
     h.run()

@@ -433,7 +433,9 @@ def _capacity_section(res: Result, cap: pd.DataFrame | None) -> str:
         if s.empty or "capacity_shadow_price" not in s or s["capacity_shadow_price"].isna().all():
             return '<p class="note">No capacity shadow prices in this result.</p>'
         cap = s.assign(site=s["id"], shadow_price=s["capacity_shadow_price"].astype(float))
-        cap["value_per_kw"] = -cap["shadow_price"]
+        halls_on = s["active_halls"].astype(float) > 0 if "active_halls" in s else True
+        # a site with every hall off gains nothing from more capacity until a hall is on
+        cap["value_per_kw"] = (-cap["shadow_price"]).where(halls_on, 0.0) + 0.0
         cap = cap.sort_values(["value_per_kw", "site"], ascending=[False, True]).reset_index(drop=True)
         cap.insert(0, "rank", np.arange(1, len(cap) + 1))
         note = ('<p class="note">Ranges are not shown: run <code>computeplan capacity INSTANCE --out DIR</code> '
@@ -445,10 +447,11 @@ def _capacity_section(res: Result, cap: pd.DataFrame | None) -> str:
                 "kW, hall count and fixed overhead held. The price holds while the capacity stays between the two "
                 "limits (HiGHS ranging of the capacity row).</p>")
         cols = ["rank", "site", "tier", "value_per_kw", "it_kw", "active_capacity_kw", "holds_from_kw",
-                "holds_to_kw"]
+                "holds_to_kw", "note"]
         cols = [c for c in cols if c in cap.columns]
     heads = [f"value per kW ({unit})" if c == "value_per_kw" else c.replace("_", " ") for c in cols]
-    return note + (_capacity_chart(cap, unit) or "") + _table(cap, cols, heads, left=["site", "tier"])
+    return note + (_capacity_chart(cap, unit) or "") + _table(cap, cols, heads, left=["site", "tier"],
+                                                              wrap=["note"])
 
 
 def _sweep_section(df: pd.DataFrame, res: Result) -> str:
