@@ -120,8 +120,8 @@ def _progress(quiet: bool) -> Callable[[float, float | None, float | None], None
         last[0] = now
         gap = abs(inc - bnd) / max(abs(inc), 1e-10) if inc is not None and bnd is not None else None
         err.print(
-            f"[dim]{t:7.1f} s  incumbent {inc if inc is not None else '-':>14}  bound "
-            f"{bnd if bnd is not None else '-':>14}  gap {f'{gap:.3%}' if gap is not None else '-'}[/]",
+            f"[dim]{t:7.1f} s  incumbent {f'{inc:.9g}' if inc is not None else '-':>15}  bound "
+            f"{f'{bnd:.9g}' if bnd is not None else '-':>15}  gap {f'{gap:.3%}' if gap is not None else '-'}[/]",
             highlight=False,
         )
 

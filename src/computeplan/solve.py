@@ -102,7 +102,14 @@ def solve(
 
         _write(m, write_model)
     if solver.lower() == "highs":
-        out = solve_highs(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=progress)
+        scaled: Progress | None = None
+        if progress is not None:
+            user = progress
+
+            def scaled(t: float, inc: float | None, bnd: float | None) -> None:
+                user(t, None if inc is None else inc * m.scale, None if bnd is None else bnd * m.scale)
+
+        out = solve_highs(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=scaled)
     else:
         from .solvers.pulp_backend import solve_pulp
 
