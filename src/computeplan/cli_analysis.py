@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .cli import (
@@ -81,7 +82,7 @@ def _print_frame(df: pd.DataFrame, cols: list[str], title: str, left: tuple[str,
         cells = []
         for c in cols:
             v = r[c]
-            text = v if isinstance(v, str) else _fmt(v)
+            text = escape(v) if isinstance(v, str) else _fmt(v)
             if c == "status":
                 colour = {"optimal": "green", "feasible": "yellow"}.get(str(v), "red")
                 text = f"[{colour}]{v}[/]"
@@ -193,7 +194,7 @@ def headroom(
         else:
             what = f"class {workload_class}" if workload_class else "all must-serve demand"
             if h.factor is None:
-                out.print(f"[red]no headroom[/] for {what}: {h.note}")
+                out.print(f"[red]no headroom[/] for {escape(what)}: {escape(h.note)}")
             else:
                 out.print(f"headroom of {inst.name} ({what}): factor [bold]{_fmt(h.factor)}[/] "
                           f"({_fmt(h.base_tflops)} -> {_fmt(h.max_tflops)} TFLOPS), method {h.method}")

@@ -180,7 +180,7 @@ def _targets_chart(res: Result) -> str | None:
         else:
             pct = 100.0 * slack / abs(T)
         names.append(t["name"])
-        margins.append(pct)
+        margins.append(0.0 if abs(pct) < 1e-6 else pct)  # solver noise at a binding target
         colours.append(GREEN if t["met"] else RED)
     fig, axes = _figure(8.5, 0.5 + 0.38 * len(rows))
     ax = axes[0, 0]
@@ -253,8 +253,18 @@ def _sites_chart(res: Result) -> str:
     pue = s["pue"].astype(float)
     ok = pue.notna()
     over = [bool(caps.get(i) is not None and p > caps[i] * (1 + 1e-6)) for i, p in zip(s["id"], pue, strict=True)]
-    ax.scatter(pue[ok], yy[ok.to_numpy()], color=[RED if o else BLUE for o, k in zip(over, ok, strict=True) if k],
-               s=22, zorder=3, label="site PUE")
+    refs = [*caps.values(), *([fleet_cap] if fleet_cap is not None else [])]
+    finite = pue[ok].to_numpy(dtype=float)
+    typical = float(np.quantile(finite, 0.75)) if finite.size else 1.5
+    xmax = max(1.6, 1.15 * max([typical, *refs]))
+    xs = np.minimum(pue[ok].to_numpy(dtype=float), xmax)
+    colours = [RED if o else BLUE for o, k in zip(over, ok, strict=True) if k]
+    ax.scatter(xs, yy[ok.to_numpy()], color=colours, s=22, zorder=3, label="site PUE")
+    for x0, y0, p0 in zip(xs, yy[ok.to_numpy()], pue[ok], strict=True):
+        if p0 > xmax:  # off the scale: drawn at the edge with its value
+            ax.annotate(f"{p0:.3g} >", (x0, y0), xytext=(-6, 0), textcoords="offset points", ha="right",
+                        va="center", fontsize=7)
+    ax.set_xlim(min(1.0, float(np.min(xs)) if xs.size else 1.0), xmax)
     first = True
     for j, sid in enumerate(s["id"]):
         if sid in caps:
@@ -350,6 +360,8 @@ def _indicators_section(res: Result) -> str:
                          "shadow": None})
             continue
         margin = None if val is None else (t["target"] - val if tname.endswith("_max") else val - t["target"])
+        if margin is not None and abs(margin) <= 1e-9 * max(abs(t["target"]), 1.0):
+            margin = 0.0  # binding: the rest is solver noise
         rows.append({"indicator": iname, "value": val, "target": t["target"], "met": "met" if t["met"] else "missed",
                      "margin": margin, "shadow": t.get("shadow_price")})
     for name, t in targets.items():
@@ -433,7 +445,8 @@ def _capacity_section(res: Result, cap: pd.DataFrame | None) -> str:
         if s.empty or "capacity_shadow_price" not in s or s["capacity_shadow_price"].isna().all():
             return '<p class="note">No capacity shadow prices in this result.</p>'
         cap = s.assign(site=s["id"], shadow_price=s["capacity_shadow_price"].astype(float))
-        halls_on = s["active_halls"].astype(float) > 0 if "active_halls" in s else True
+        halls_on = (s["active_halls"].astype(float) > 0 if "active_halls" in s
+                    else pd.Series(True, index=s.index, dtype=bool))
         # a site with every hall off gains nothing from more capacity until a hall is on
         cap["value_per_kw"] = (-cap["shadow_price"]).where(halls_on, 0.0) + 0.0
         cap = cap.sort_values(["value_per_kw", "site"], ascending=[False, True]).reset_index(drop=True)
