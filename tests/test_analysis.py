@@ -450,3 +450,17 @@ def test_cli_outage_and_capacity(tmp_path: Path) -> None:
     # a's extra kW moves load off b (1.1 per kW) onto a (1.05): 50 kWh per kW; holds 500..900 kW
     assert recs[0]["site"] == "a" and recs[0]["value_per_kw"] == pytest.approx(50.0)
     assert (recs[0]["holds_from_kw"], recs[0]["holds_to_kw"]) == pytest.approx((500.0, 900.0))
+
+
+@pytest.mark.parametrize("name", ["two-sites.yaml", "idle-halls.yaml", "outage-three-sites.yaml"])
+def test_capacity_value_prices_are_the_results(name: str) -> None:
+    inst = computeplan.load_instance(TEACHING / name)
+    res = computeplan.solve(inst)
+    cap = analysis.capacity_value(inst, res).set_index("site")
+    for s in res.site_records:
+        got, want = cap.loc[s["id"], "shadow_price"], s["capacity_shadow_price"]
+        if want is None or math.isnan(want):
+            assert math.isnan(got) and cap.loc[s["id"], "value_per_kw"] == 0.0
+        else:
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+    assert cap["value_per_kw"].is_monotonic_decreasing and cap["rank"].tolist() == list(range(1, len(cap) + 1))

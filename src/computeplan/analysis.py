@@ -63,6 +63,16 @@ def as_instance(instance: Instance | str | Path | Mapping[str, Any]) -> Instance
     return instance if isinstance(instance, Instance) else load_instance(instance)
 
 
+def copy_instance(inst: Instance, update: Mapping[str, Any]) -> Instance:
+    """``inst`` with some fields replaced, and without any value cached on the original
+    (a cache derived from the old sites or workloads must not follow them into the copy)."""
+    out = inst.model_copy(update=dict(update))
+    fields = type(out).model_fields
+    for key in [k for k in vars(out) if k not in fields]:
+        del out.__dict__[key]
+    return out
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """How every point is solved (the options of :func:`computeplan.solve`)."""
@@ -253,7 +263,7 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
             except ValidationError as e:
                 raise _validation_error(e, ("sites", s.id)) from None
         update["sites"] = sites
-    out = inst.model_copy(update=update)
+    out = copy_instance(inst, update)
     if site_edits:
         problems = cross_check(out, "--vary")
         if problems:
@@ -674,7 +684,7 @@ def optional_demand(inst: Instance) -> tuple[Instance, float]:
     """
     penalty = float(inst.unserved_penalty) if inst.unserved_penalty is not None else build_data(inst).penalty
     wls = [w.model_copy(update={"must_serve": False}) for w in inst.workloads]
-    return inst.model_copy(update={"workloads": wls, "unserved_penalty": penalty}), penalty
+    return copy_instance(inst, {"workloads": wls, "unserved_penalty": penalty}), penalty
 
 
 def remove_site(inst: Instance, site_id: str) -> Instance:
@@ -690,7 +700,7 @@ def remove_site(inst: Instance, site_id: str) -> Instance:
     if spm and site_id in spm:
         rest = {k: v for k, v in spm.items() if k != site_id}
         update["targets"] = inst.targets.model_copy(update={"site_pue_max": rest or None})
-    return inst.model_copy(update=update)
+    return copy_instance(inst, update)
 
 
 def _outage_point(shared: tuple[Instance, SolveOptions], site: str | None) -> dict[str, Any]:
@@ -845,15 +855,15 @@ def capacity_value(
     the IT capacities between which that price holds (HiGHS ranging of the capacity
     row's right-hand side; for a MILP, of the LP with hall counts and indivisible
     placements fixed at the plan). A site whose capacity does not bind is worth 0 per kW
-    down to the IT load it carries. A site with every hall off is worth 0 too (its
-    ``shadow_price`` column still shows the row's dual, as in ``result.json``): a kW on its
-    row would be IT power with no hall under it; ``note`` says so.
+    down to the IT load it carries. A site with every hall off is worth 0 too, with no
+    shadow price (as in ``result.json``): a kW on its row would be IT power with no hall
+    under it; ``note`` says so.
     """
     inst = as_instance(instance)
     if objective is not None:
         if objective not in OBJECTIVES:
             raise UsageError(f"--objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
-        inst = inst.model_copy(update={"objective": objective})
+        inst = copy_instance(inst, {"objective": objective})
     if result is None:
         result = run_solve(inst, method=method)
     if not result.status.has_plan:
@@ -895,7 +905,7 @@ def capacity_value(
             # No hall on: a kW on this row would be IT power with no hall (and no fixed
             # overhead) under it, not something to build; the site is worth nothing more
             # until a hall is switched on.
-            value, dn, up = 0.0, math.nan, math.nan
+            price, value, dn, up = math.nan, 0.0, math.nan, math.nan
             note = "no hall on: extra capacity changes nothing unless a hall is switched on"
         elif basic or abs(duals[j]) <= 1e-12 * max(scale_obj, 1.0):
             # not binding: the price 0 holds from the plan's load up without limit
