@@ -17,6 +17,7 @@ depend on the engine, the number of workers or the order the points finish in.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -495,13 +496,15 @@ def _parametric(m: Model, scaled: B, integer: B | None = None) -> Model:
                  A_p=sp.csr_matrix(sp.hstack([m.A_p, zero])), scale=1.0)
 
 
-def _fix(pm: Model, v: F64, cols: B) -> Model:
-    lo, hi = pm.col_lo.copy(), pm.col_hi.copy()
+def _fix(m: Model, v: F64, cols: B, hi_zero: B | None = None) -> Model:
+    """An LP: ``m`` with the columns ``cols`` fixed at ``v`` (rounded), the columns
+    ``hi_zero`` held at 0, and no integrality left."""
+    lo, hi = m.col_lo.copy(), m.col_hi.copy()
     lo[cols] = np.round(v[cols])
     hi[cols] = np.round(v[cols])
-    return Model(data=pm.data, c=pm.c, offset=pm.offset, A=pm.A, row_lo=pm.row_lo, row_hi=pm.row_hi,
-                 col_lo=lo, col_hi=hi, integer=np.zeros_like(pm.integer), families=pm.families, A_it=pm.A_it,
-                 A_p=pm.A_p, scale=pm.scale)
+    if hi_zero is not None:
+        hi[hi_zero] = 0.0
+    return dataclasses.replace(m, col_lo=lo, col_hi=hi, integer=np.zeros_like(m.integer))
 
 
 def _max_lambda(pm: Model, time_limit: float | None, mip_gap: float) -> SolveOutcome:
@@ -653,18 +656,13 @@ def headroom(
                         note=f"no factor above {hi:.3g} meets every target")
     # Binding constraints: the parametric LP with the plan's halls and placements fixed.
     pm = _parametric(m, scaled, np.zeros(V, dtype=bool))
-    lo_b, hi_b = pm.col_lo.copy(), pm.col_hi.copy()
-    fixed = np.append(m.integer, False)
     vv = np.append(v_lo, 0.0)
-    unscaled_int = fixed.copy()
+    unscaled_int = np.append(m.integer, False)
     unscaled_int[:K] &= ~scaled[d.cand_wl]
-    lo_b[unscaled_int] = np.round(vv[unscaled_int])
-    hi_b[unscaled_int] = np.round(vv[unscaled_int])
     chosen = np.zeros(V + 1, dtype=bool)
     chosen[:K] = m.integer[:K] & scaled[d.cand_wl]
-    hi_b[chosen & (np.round(vv) < 0.5)] = 0.0  # an indivisible workload stays where the plan put it
-    fm = Model(data=d, c=pm.c, offset=0.0, A=pm.A, row_lo=pm.row_lo, row_hi=pm.row_hi, col_lo=lo_b, col_hi=hi_b,
-               integer=np.zeros(V + 1, dtype=bool), families=pm.families, A_it=pm.A_it, A_p=pm.A_p, scale=1.0)
+    # an indivisible workload stays where the plan put it
+    fm = _fix(pm, vv, unscaled_int, hi_zero=chosen & (np.round(vv) < 0.5))
     out = _max_lambda(fm, time_limit, mip_gap)
     if out.v is None or out.row_dual is None:
         return Headroom(lo, [], label, workload_class, tol, base_tflops)
@@ -872,11 +870,7 @@ def capacity_value(
     d = build_data(inst)
     m = build_model(d)
     v = plan_vector(d, result)
-    lo, hi = m.col_lo.copy(), m.col_hi.copy()
-    lo[m.integer] = np.round(v[m.integer])
-    hi[m.integer] = np.round(v[m.integer])
-    fm = Model(data=d, c=m.c, offset=m.offset, A=m.A, row_lo=m.row_lo, row_hi=m.row_hi, col_lo=lo, col_hi=hi,
-               integer=np.zeros_like(m.integer), families=m.families, A_it=m.A_it, A_p=m.A_p, scale=m.scale)
+    fm = _fix(m, v, m.integer)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
