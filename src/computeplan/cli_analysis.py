@@ -198,6 +198,9 @@ def headroom(
             else:
                 out.print(f"headroom of {inst.name} ({what}): factor [bold]{_fmt(h.factor)}[/] "
                           f"({_fmt(h.base_tflops)} -> {_fmt(h.max_tflops)} TFLOPS), method {h.method}")
+                if h.factor < 1:
+                    out.print("[yellow]below 1: the fleet cannot serve today's demand with every target met; "
+                              "it must shrink to this share[/]")
                 if h.constraints:
                     _print_frame(h.to_frame(), ["name", "kind", "gain_per_pct"],
                                  "Binding constraints (factor gained per 1 % loosening)", left=("name", "kind"))
