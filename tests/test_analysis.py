@@ -192,7 +192,7 @@ def test_shanghai_pue_sweep_slope_matches_shadow_price(shanghai_sweep: pd.DataFr
             continue
         fd = (E[i + 1] - E[i - 1]) / (T[i + 1] - T[i - 1])
         checked.append((T[i], fd, sp[i]))
-        assert fd == pytest.approx(sp[i], rel=0.02), (T[i], fd, sp[i])
+        assert fd == pytest.approx(sp[i], rel=1e-4), (T[i], fd, sp[i])
     assert len(checked) >= 5, f"too few points away from kinks: {checked}"
 
 
