@@ -41,6 +41,7 @@ class MethodOpt(str, Enum):
     auto = "auto"
     lp = "lp"
     milp = "milp"
+    heuristic = "heuristic"
 
 
 class ObjectiveOpt(str, Enum):
@@ -132,7 +133,9 @@ def _progress(quiet: bool) -> Callable[[float, float | None, float | None], None
 def solve(
     file: Annotated[str, typer.Argument(help="Instance file (YAML/JSON), an OR-Library GAP file, or a shipped example name.")],
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write result.json and tables here.")] = None,
-    method: Annotated[MethodOpt, typer.Option(help="auto: LP when every decision is continuous, MILP otherwise.")] = MethodOpt.auto,
+    method: Annotated[MethodOpt, typer.Option(help="auto: LP when every decision is continuous, MILP otherwise, "
+                                              "the fleet heuristic (with a certified bound) beyond their reach.")] = MethodOpt.auto,
+    seed: Annotated[int, typer.Option(help="Seed of the heuristic's random choices.")] = 0,
     objective: Annotated[ObjectiveOpt | None, typer.Option(help="Override the instance's objective.")] = None,
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds; a plan found by then is reported with its gap.")] = None,
     mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap at which to stop.")] = 1e-9,
@@ -163,7 +166,8 @@ def solve(
         from .gapio import is_orlib_gap, solve_gap_file
 
         if fmt == FormatOpt.orlib_gap or (fmt == FormatOpt.auto and is_orlib_gap(path)):
-            res = solve_gap_file(path, problem=problem, sense=sense, time_limit=time_limit, mip_gap=mip_gap)
+            res = solve_gap_file(path, problem=problem, sense=sense, time_limit=time_limit, mip_gap=mip_gap,
+                                 method=method.value, seed=seed)
         else:
             if problem is not None or sense is not None:
                 raise UsageError("--problem and --sense apply to OR-Library GAP files only")
@@ -174,7 +178,7 @@ def solve(
             write_model = write_lp or write_mps
             res = run_solve(inst, method=method.value, objective=objective.value if objective else None, solver=solver,
                             time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=_progress(quiet),
-                            write_model=write_model)
+                            write_model=write_model, seed=seed)
             if write_lp and write_mps:
                 from .build import build_model
                 from .data import build_data

@@ -20,7 +20,10 @@ from .schema import OBJECTIVES, Instance
 from .solvers import Progress, SolveOutcome
 from .solvers.highs import solve_highs
 
-METHODS = ("auto", "lp", "milp")
+METHODS = ("auto", "lp", "milp", "heuristic")
+# Sizes (candidate pairs) above which auto hands a model to the fleet heuristic.
+AUTO_MILP_MAX = 200_000
+AUTO_LP_MAX = 2_000_000
 
 
 def choose_method(d: ModelData, method: str) -> tuple[str, str]:
@@ -28,8 +31,14 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
     if method not in METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
     if method == "auto":
+        K = d.n_cand
         if d.has_integers:
+            if K > AUTO_MILP_MAX:
+                return "heuristic", (f"{K:,} candidate pairs with integer decisions ({d.integer_summary()}): "
+                                     f"above the exact MILP's reach ({AUTO_MILP_MAX:,})")
             return "milp", f"integer decisions present ({d.integer_summary()})"
+        if K > AUTO_LP_MAX:
+            return "heuristic", f"{K:,} candidate pairs: above the exact LP's reach ({AUTO_LP_MAX:,})"
         return "lp", "every decision is continuous"
     if method == "lp" and d.has_integers:
         raise UsageError(
@@ -63,6 +72,7 @@ def solve(
     progress: Progress | None = None,
     write_model: str | Path | None = None,
     check: bool = True,
+    seed: int = 0,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -82,6 +92,8 @@ def solve(
         Also write the model to this ``.lp`` or ``.mps`` file (through PuLP).
     check
         Run :func:`computeplan.verify` on the plan; a plan that fails it raises ``SolverError``.
+    seed
+        Seed of the heuristic's random choices (``method="heuristic"``).
 
     Returns
     -------
@@ -96,6 +108,8 @@ def solve(
         inst = inst.model_copy(update={"objective": objective})
     d = build_data(inst)
     run, why = choose_method(d, method)
+    if run == "heuristic":
+        return _solve_heuristic(inst, d, why, time_limit=time_limit, seed=seed, check=check, t0=t0)
     m = build_model(d)
     if write_model is not None:
         from .solvers.pulp_backend import write_model as _write
@@ -157,4 +171,36 @@ def solve(
         problems = verify(inst, res)
         if problems:
             raise SolverError("the solver's plan fails the independent check:\n" + "\n".join(problems[:20]))
+    return res
+
+
+def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: float | None, seed: int,
+                     check: bool, t0: float) -> Result:
+    from .fleet import solve_fleet
+
+    out = solve_fleet(d, time_limit=time_limit, seed=seed)
+    bound = out.bound * d.horizon if np.isfinite(out.bound) else None
+    if out.v is None:
+        res = Result(instance=d.name, status=Status.TIME_LIMIT, method="heuristic",
+                     objective_name=OBJECTIVE_NAMES[d.objective], objective_value=None, bound=bound, gap=None,
+                     solve_seconds=time.perf_counter() - t0)
+        res.notes.append("the heuristic found no plan that serves every must-serve workload and meets "
+                         "every target; try --method milp for a proof either way")
+        res.extra["method_reason"] = why
+        return res
+    x, n, z = clean_plan(d, out.v)
+    fig = evaluate(d, x, n, z)
+    status = Status.FEASIBLE
+    if bound is not None and fig.objective_value - bound <= 1e-9 * max(1.0, abs(fig.objective_value)):
+        status = Status.OPTIMAL
+    res = result_from_plan(d, fig, status=status, method="heuristic", bound=bound,
+                           seconds=time.perf_counter() - t0, target_shadow=None, cap_shadow=None)
+    res.extra["method_reason"] = why
+    res.extra["heuristic"] = {k: float(v) for k, v in out.info.items()}
+    if check:
+        from .verify import verify
+
+        problems = verify(inst, res)
+        if problems:
+            raise SolverError("the heuristic's plan fails the independent check:\n" + "\n".join(problems[:20]))
     return res

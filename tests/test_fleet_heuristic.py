@@ -1,0 +1,81 @@
+"""The fleet heuristic: feasible (verified) plans, a valid bound, a stated ratio to the
+exact optimum; method choice; property: LP bound <= exact optimum <= heuristic."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import computeplan
+from computeplan.build import build_model
+from computeplan.data import build_data
+from computeplan.generate import generate_instance
+from computeplan.solve import choose_method
+from computeplan.solvers.highs import solve_highs
+
+
+def lp_bound(inst: computeplan.Instance) -> float:
+    d = build_data(inst)
+    out = solve_highs(build_model(d, relax=True))
+    assert out.objective is not None
+    return out.objective * d.horizon
+
+
+def test_heuristic_on_generated_fleet_is_near_optimal():
+    inst = computeplan.load_instance(generate_instance(600, 15, seed=4))
+    heur = computeplan.solve(inst, method="heuristic", time_limit=10)
+    exact = computeplan.solve(inst, method="milp", mip_gap=1e-7)
+    assert heur.status.has_plan and exact.status == "optimal"
+    assert computeplan.verify(inst, heur) == []
+    assert heur.bound <= exact.objective_value * (1 + 1e-9)
+    assert exact.objective_value <= heur.objective_value * (1 + 1e-9)
+    assert heur.objective_value <= exact.objective_value * 1.01, "within 1 % of the optimum"
+    assert heur.gap == pytest.approx((heur.objective_value - heur.bound) / heur.objective_value, rel=1e-9)
+
+
+def test_heuristic_meets_targets_exactly(base):
+    raw = copy.deepcopy(base)
+    raw["targets"] = {"fleet_pue_max": 1.45}
+    inst = computeplan.load_instance(raw)
+    heur = computeplan.solve(inst, method="heuristic", time_limit=5)
+    exact = computeplan.solve(inst)
+    assert heur.status.has_plan and computeplan.verify(inst, heur) == []
+    assert heur.indicators["fleet_pue"] <= 1.45 * (1 + 1e-9)
+    assert heur.objective_value >= exact.objective_value * (1 - 1e-9)
+
+
+def test_heuristic_says_when_it_finds_no_plan(base):
+    raw = copy.deepcopy(base)
+    raw["workloads"][0]["demand_tflops"] = 1e6
+    res = computeplan.solve(computeplan.load_instance(raw), method="heuristic", time_limit=2)
+    assert res.status == "time_limit" and res.objective_value is None
+    assert res.notes
+
+
+def test_auto_method_choice_explains_itself(base):
+    d = build_data(computeplan.load_instance(base))
+    assert choose_method(d, "auto") == ("lp", "every decision is continuous")
+    raw = copy.deepcopy(base)
+    raw["sites"][0]["can_idle"] = True
+    run, why = choose_method(build_data(computeplan.load_instance(raw)), "auto")
+    assert run == "milp" and "idle-able" in why
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 120), m=st.integers(3, 8),
+       indivisible=st.sampled_from([0.0, 0.3]), idle=st.sampled_from([0.0, 1.0]))
+def test_property_bound_exact_heuristic(seed, n, m, indivisible, idle):
+    inst = computeplan.load_instance(generate_instance(n, m, seed=seed, indivisible_share=indivisible,
+                                                       idle_share=idle))
+    lp = lp_bound(inst)
+    exact = computeplan.solve(inst, method="milp" if build_data(inst).has_integers else "lp", mip_gap=1e-9)
+    heur = computeplan.solve(inst, method="heuristic", time_limit=3, seed=seed)
+    assert exact.status == "optimal"
+    assert lp <= exact.objective_value * (1 + 1e-7)
+    assert heur.status.has_plan and computeplan.verify(inst, heur) == []
+    # 1e-6: the MILP's own optimality tolerance
+    assert exact.objective_value <= heur.objective_value * (1 + 1e-6)
+    assert heur.bound <= exact.objective_value * (1 + 1e-6)
