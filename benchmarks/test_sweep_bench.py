@@ -10,6 +10,7 @@ The tables must be identical.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def test_sweep_one_vs_two_workers(benchmark) -> None:
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     benchmark.extra_info.update({
         "points": len(one), "seconds_1_worker": t_one, "seconds_2_workers": t_two,
-        "speedup_2_vs_1": t_one / t_two,
+        "speedup_2_vs_1": t_one / t_two, "cores": os.cpu_count(),
+        "load_average_1min_at_end": os.getloadavg()[0],  # other work on the machine lowers the speed-up
     })
     print(f"\n1 worker {t_one:.1f} s, 2 workers {t_two:.1f} s, speed-up {t_one / t_two:.2f}x")
