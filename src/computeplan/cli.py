@@ -147,6 +147,7 @@ def solve(
     fmt: Annotated[FormatOpt, typer.Option("--format", help="Input format; auto recognises OR-Library GAP files.")] = FormatOpt.auto,
     problem: Annotated[int | None, typer.Option(help="GAP: which problem of a multi-problem file (1-based).")] = None,
     sense: Annotated[str | None, typer.Option(help="GAP: min or max (default: max for gap1-12 files, min otherwise).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output instead of the summary.")] = False,
     debug: DebugOpt = False,
@@ -157,7 +158,7 @@ def solve(
 
       computeplan solve shanghai-2025 --out out/
 
-      computeplan solve my-fleet.yaml --objective carbon --time-limit 60 --out out/
+      computeplan solve my-fleet.yaml --objective carbon --time-limit 60 --out out/ --report out/report.html
 
       computeplan solve gap12.txt --format orlib-gap --problem 3
     """
@@ -165,6 +166,7 @@ def solve(
         path = resolve_instance_path(file)
         from .gapio import is_orlib_gap, solve_gap_file
 
+        inst = None
         if fmt == FormatOpt.orlib_gap or (fmt == FormatOpt.auto and is_orlib_gap(path)):
             res = solve_gap_file(path, problem=problem, sense=sense, time_limit=time_limit, mip_gap=mip_gap,
                                  method=method.value, seed=seed)
@@ -188,6 +190,10 @@ def solve(
         if out_dir is not None:
             kinds = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
             res.write(out_dir, kinds)
+        if report is not None:
+            from .report import write_report
+
+            write_report(res, report, folder=out_dir, instance=inst)
         if as_json:
             sys.stdout.write(res.to_json() + "\n")
         elif not quiet:

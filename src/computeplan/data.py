@@ -9,7 +9,6 @@ site scans.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,28 +164,24 @@ def _candidate_groups(inst: Instance, lat: F64, zone_index: dict[str, int]) -> d
 
 
 def _site_arrays(inst: Instance, zone_index: dict[str, int]) -> tuple[Any, Any, Any]:
-    """Tier, id and zone index of every site as arrays (cached on the instance)."""
-    cached = getattr(inst, "__cp_site_arrays__", None)
-    if cached is None:
-        cached = (
-            np.array([s.tier for s in inst.sites]),
-            np.array([s.id for s in inst.sites]),
-            np.array([zone_index[s.zone] for s in inst.sites], dtype=np.int64),
-        )
-        with contextlib.suppress(AttributeError, TypeError):
-            object.__setattr__(inst, "__cp_site_arrays__", cached)
-    return cached
+    """Tier, id and zone index of every site as arrays."""
+    return (
+        np.array([s.tier for s in inst.sites]),
+        np.array([s.id for s in inst.sites]),
+        np.array([zone_index[s.zone] for s in inst.sites], dtype=np.int64),
+    )
 
 
 def _hardware_masks(inst: Instance) -> dict[str, B]:
     return {h: np.array([s.servers.get(h, 0) > 0 for s in inst.sites]) for h in inst.hardware}
 
 
-def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index: dict[str, int]) -> tuple[B, B, B]:
+def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index: dict[str, int],
+                   arrays: tuple[Any, Any, Any]) -> tuple[B, B, B]:
     """Masks over sites: allowed by tiers/sites, within latency, both."""
     origin, max_lat, _hw, _p, tiers, sites = key
     n = len(inst.sites)
-    site_tier, site_ids, site_zone = _site_arrays(inst, zone_index)
+    site_tier, site_ids, site_zone = arrays
     allowed = np.ones(n, dtype=bool)
     if tiers is not None:
         allowed &= np.isin(site_tier, list(tiers))  # type: ignore[call-overload]
@@ -205,10 +200,11 @@ def candidate_report(inst: Instance, lat: F64, zone_index: dict[str, int]) -> li
     """Must-serve workloads with no candidate pool, each with the reason in planner terms."""
     out: list[tuple[int, str]] = []
     masks = _hardware_masks(inst)
+    arrays = _site_arrays(inst, zone_index)
     for key, members in _candidate_groups(inst, lat, zone_index).items():
         if not any(inst.workloads[i].must_serve for i in members):
             continue
-        allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index)
+        allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index, arrays)
         hw, prec = key[2], key[3]
         usable = [h for h in hw if prec in inst.hardware[h].perf_tflops]  # type: ignore[union-attr, attr-defined]
         has_pool = np.zeros(len(inst.sites), dtype=bool)
@@ -283,8 +279,9 @@ def build_data(inst: Instance) -> ModelData:
     # Candidate pools per workload group, then expanded in workload order.
     per_wl_pools: list[I64] = [np.zeros(0, dtype=np.int64)] * W
     per_wl_perf: list[F64] = [np.zeros(0)] * W
+    arrays = _site_arrays(inst, zone_index)
     for key, members in _candidate_groups(inst, lat, zone_index).items():
-        _, _, ok = _allowed_sites(inst, key, lat, zone_index)
+        _, _, ok = _allowed_sites(inst, key, lat, zone_index, arrays)
         hw_list, prec = key[2], str(key[3])
         pools: list[int] = []
         perfs: list[float] = []

@@ -20,7 +20,7 @@ from .evaluate import clean_plan
 from .solvers.highs import solve_highs
 
 
-def diagnose(m: Model) -> dict[str, Any]:
+def diagnose(m: Model, time_limit: float = 60.0) -> dict[str, Any]:
     """Elastic re-solve of ``m``; returns ``{"summary": str, "moves": [...]}``."""
     d = m.data
     K, P, S = d.n_cand, d.n_pools, d.n_sites
@@ -79,14 +79,24 @@ def diagnose(m: Model) -> dict[str, Any]:
     out = solve_highs(m2, relax=True)
     if out.v is None:
         return {"summary": "the elastic re-solve found no answer either; check the instance", "moves": []}
-    v = out.v[:V]
-    s = out.v[V : V + nE]
-    e = out.v[V + nE :]
+    method = "elastic LP re-solve with weighted slacks"
+    tol = 1e-7
+    if bool(np.any(m.integer)) and float(np.max(out.v[V:], initial=0.0)) <= tol:
+        # The relaxation needs no move: whole halls or indivisible workloads are the cause.
+        m2.integer[:V] = m.integer
+        mip = solve_highs(m2, time_limit=time_limit, mip_gap=1e-4)
+        if mip.v is not None:
+            out = mip
+            method = "elastic MILP re-solve with weighted slacks (the LP relaxation is feasible)"
+    sol = out.v
+    assert sol is not None
+    v = sol[:V]
+    s = sol[V : V + nE]
+    e = sol[V + nE :]
     x, n, z = clean_plan(d, v)
     it = np.asarray(m.A_it @ np.concatenate([x, n, z])).ravel()
     p = np.asarray(m.A_p @ np.concatenate([x, n, z])).ravel()
     moves: list[dict[str, Any]] = []
-    tol = 1e-7
     for (kind, k, _sign), val in zip(meta, s, strict=True):
         if val <= tol:
             continue
@@ -124,6 +134,11 @@ def diagnose(m: Model) -> dict[str, Any]:
                       "hardware": d.hardware_ids[d.pool_hw[pidx]], "extra_servers": float(e[pidx]),
                       "message": f"pool {d.site_ids[d.pool_site[pidx]]}/{d.hardware_ids[d.pool_hw[pidx]]}: "
                                  f"{e[pidx]:.6g} more servers needed (has {d.pool_servers[pidx]:.6g})"})
-    summary = (f"no plan meets every constraint; the smallest set of moves found: {len(moves)} "
-               "(each alone in its own unit; together they make the instance feasible)")
-    return {"summary": summary, "moves": moves, "method": "elastic LP re-solve with weighted slacks"}
+    if moves:
+        summary = (f"no plan meets every constraint; the smallest set of moves found: {len(moves)} "
+                   "(each in its own unit; together they make the instance feasible)")
+    else:
+        summary = ("no plan meets every constraint, yet no single target, capacity or demand was found to "
+                   "move within the time given: the cause is the whole-number decisions (halls switched "
+                   "on whole, workloads that cannot be split); loosen a target slightly or allow splitting")
+    return {"summary": summary, "moves": moves, "method": method}

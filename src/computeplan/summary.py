@@ -24,7 +24,8 @@ def fmt(x: Any, digits: int = 6) -> str:
             return "0"
         if abs(x) >= 1e6 or abs(x) < 1e-3:
             return f"{x:.{digits - 2}e}"
-        return f"{x:,.{max(0, digits - len(str(int(abs(x)))))}f}".rstrip("0").rstrip(".")
+        text = f"{x:,.{max(0, digits - len(str(int(abs(x)))))}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(x)
 
 
