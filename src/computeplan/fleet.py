@@ -236,7 +236,7 @@ def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
     passes, moves = local_search(*args, sel, pool_load, site_it, 0.3 * budget, int(seed))
     closed = close_halls(*args, sel, pool_load, site_it, order[::-1].copy())
     ejections = 0
-    for rnd in range(20):  # alternate ejection chains and shifts while they pay
+    for rnd in range(200):  # alternate ejection chains and shifts while they pay
         left = budget - (time.perf_counter() - t0)
         if left <= 0:
             break
@@ -290,7 +290,10 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     tb = time.perf_counter()
     bound, lam, mu = lagrangian_bound(d, fa, heur_cost, time_limit=0.3 * budget)
     info["bound_s"] = time.perf_counter() - tb
-    v_p, info_p, cost_p = _search(d, fa, 0.35 * budget, seed + 1, prices=(lam, mu))
+    # The priced search takes what is left, less a share for the LP-guided run and polish.
+    reserve = 0.35 if d.n_cand <= lp_guided_max else 0.15
+    left = budget - (time.perf_counter() - t0)
+    v_p, info_p, cost_p = _search(d, fa, max(0.05 * budget, (1 - reserve) * left), seed + 1, prices=(lam, mu))
     info["priced_search_s"] = info_p["search_s"]
     info["priced_cost"] = cost_p
     info["unpriced_cost"] = heur_cost
