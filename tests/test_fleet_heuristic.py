@@ -79,3 +79,12 @@ def test_property_bound_exact_heuristic(seed, n, m, indivisible, idle):
     # 1e-6: the MILP's own optimality tolerance
     assert exact.objective_value <= heur.objective_value * (1 + 1e-6)
     assert heur.bound <= exact.objective_value * (1 + 1e-6)
+
+
+def test_milp_warm_started_from_the_heuristic_is_no_worse():
+    inst = computeplan.load_instance(generate_instance(800, 12, seed=9, indivisible_share=0.3))
+    heur = computeplan.solve(inst, method="heuristic", time_limit=3)
+    warm = computeplan.solve(inst, method="milp", time_limit=20, mip_gap=1e-6, warm_start=True)
+    assert "fleet heuristic" in warm.extra["method_reason"]
+    assert warm.status.has_plan and computeplan.verify(inst, warm) == []
+    assert warm.objective_value <= heur.objective_value * (1 + 1e-9)

@@ -73,6 +73,7 @@ def solve(
     write_model: str | Path | None = None,
     check: bool = True,
     seed: int = 0,
+    warm_start: bool | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -94,6 +95,9 @@ def solve(
         Run :func:`computeplan.verify` on the plan; a plan that fails it raises ``SolverError``.
     seed
         Seed of the heuristic's random choices (``method="heuristic"``).
+    warm_start
+        Give HiGHS's MILP the fleet heuristic's plan as a start. Default: when a time
+        limit is set and the MILP has more than 5,000 candidate pairs.
 
     Returns
     -------
@@ -123,7 +127,16 @@ def solve(
             def scaled(t: float, inc: float | None, bnd: float | None) -> None:
                 user(t, None if inc is None else inc * m.scale, None if bnd is None else bnd * m.scale)
 
-        out = solve_highs(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=scaled)
+        start = None
+        if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
+            from .fleet import solve_fleet
+
+            budget = 0.1 * time_limit if time_limit is not None else 10.0
+            fl = solve_fleet(d, time_limit=budget, seed=seed, model=m)
+            start = fl.v
+            why += "; started from the fleet heuristic's plan"
+        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
+        out = solve_highs(m, time_limit=left, mip_gap=mip_gap, threads=threads, progress=scaled, start=start)
     else:
         from .solvers.pulp_backend import solve_pulp
 
