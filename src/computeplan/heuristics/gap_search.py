@@ -240,9 +240,15 @@ class HeuristicParams:
     dive_step : float
         Initial Polyak step factor of those iterations.
     dive_delta : float
-        Initial relative distance of a dive's target above the Lagrangian bound.
-    polish_iterations : int or None
-        Tabu-search iterations after each successful dive (default ``20 * n``).
+        Initial relative distance of a free dive's target above the Lagrangian bound.
+    free_dives : int
+        Successful dives over all jobs before the large-neighbourhood dives start.
+    lns_job_share : float
+        Share of jobs freed by a random-jobs neighbourhood.
+    lns_agent_share : float
+        Share of agents (at least 2) whose jobs an agents neighbourhood frees.
+    lns_sideways : float
+        Probability that a neighbourhood dive accepts a new solution of equal cost.
     """
 
     search: SearchParams = field(default_factory=SearchParams)
@@ -251,11 +257,14 @@ class HeuristicParams:
     lagrangian_share: float = 0.15
     lagrangian_iterations: int = 3000
     dive_fraction: float = 0.25
-    dive_noise: float = 0.3
-    dive_lr_iterations: int = 50
-    dive_step: float = 0.5
+    dive_noise: float = 1.0
+    dive_lr_iterations: int = 20
+    dive_step: float = 0.3
     dive_delta: float = 0.002
-    polish_iterations: int | None = None
+    free_dives: int = 5
+    lns_job_share: float = 0.4
+    lns_agent_share: float = 0.3
+    lns_sideways: float = 0.3
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -563,44 +572,57 @@ def solve_gap_heuristic(
     def improved(cost: float) -> bool:
         return cost < ub - (0.5 if integral else 1e-9)
 
-    # 3. dives with polishing, or the tabu search alone
+    # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
     if model.knapsack_ready() and lag > -math.inf:
         lc_root, _ = lagrangian_forced_bounds(model, u)
         if integral:
             lc_root = np.ceil(lc_root - 1e-6)
-        polish_its = prm.polish_iterations if prm.polish_iterations is not None else 20 * n
+        rng = np.random.default_rng(seed)
+        cand_item = model.cand_item()
         delta = prm.dive_delta
         scale = max(abs(lag), 1.0)
+        n_free_found = free_failures = 0
+        k_agents = max(2, math.ceil(prm.lns_agent_share * problem.m))
         while (ub > bound_min + 1e-9 and left() > 0
                and (max_dives is None or dives < max_dives)):
-            goal = lag + delta * scale
-            target = min(ub, math.ceil(goal) if integral else goal)
-            allowed = lc_root < target
+            # free dives until a few solutions are known (or keep failing once one is)
+            free_dive = not math.isfinite(ub) or (
+                n_free_found < prm.free_dives and free_failures < 4 * prm.free_dives
+            )
+            sideways = False
+            if free_dive:
+                goal = lag + delta * scale
+                target = min(ub, math.ceil(goal) if integral else goal)
+                allowed = lc_root < target
+            else:
+                # destroy: free a random share of the jobs, or all jobs of a few agents;
+                # the others keep the incumbent's candidate
+                sideways = integral and rng.random() < prm.lns_sideways
+                target = ub + 1.0 if sideways else ub
+                if problem.m <= 2 or rng.random() < 0.5:
+                    fixed_items = rng.random(n) >= prm.lns_job_share
+                else:
+                    agents = rng.choice(problem.m, size=min(k_agents, problem.m - 1), replace=False)
+                    fixed_items = ~np.isin(model.cand_agent[best], agents)
+                allowed = (lc_root < target) & ~fixed_items[cand_item]
+                allowed[best[fixed_items]] = True
             sel_d, _steps = lagrangian_dive(model, u, target, seed=seed * 1_000_003 + dives,
                                             allowed=allowed, params=prm)
             dives += 1
             if sel_d is None:
-                if target < ub:
-                    delta *= 1.3
+                if free_dive:
+                    free_failures += 1
+                    if target < ub:
+                        delta *= 1.3
                 continue
             successes += 1
             cost_d = float(model.cand_cost[sel_d].sum())
-            # polish within the candidates that can still beat the incumbent (or equal it)
-            keep = lc_root < max(ub, cost_d) + (0.5 if integral else 1e-9)
-            keep[sel_d] = True
-            core, index = model.restrict(keep)
-            sel_p, cost_p, its_p, _ = tabu_search(
-                core, index[sel_d], time_limit=max(left(), 0.0), iteration_limit=polish_its,
-                seed=seed + dives, target=bound_min, params=prm.search,
-            )
-            n_its += its_p
-            if cost_p < cost_d:
-                sel_d = np.flatnonzero(keep)[sel_p]
-                cost_d = cost_p
-            if improved(cost_d):
+            if free_dive:
+                n_free_found += 1
+                delta = max(0.5 * prm.dive_delta, delta / 1.3)
+            if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
-            delta = max(0.5 * prm.dive_delta, delta / 1.3)
     elif left() > 0:
         rounds = max_dives if max_dives is not None else 1
         its_total = None if time_limit is not None else rounds * 20 * n
