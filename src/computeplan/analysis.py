@@ -37,7 +37,7 @@ from .data import ModelData, build_data
 from .errors import InstanceError, SolverError, UsageError
 from .loader import cross_check, load_instance, pydantic_problems
 from .parallel import PointOutcome, run_points
-from .result import Result, _atomic_parquet, atomic_write_text
+from .result import Result, atomic_write_parquet, atomic_write_text
 from .schema import OBJECTIVES, TIERS, Instance, Site, Targets
 from .solve import METHODS, choose_method
 from .solve import solve as run_solve
@@ -410,7 +410,7 @@ def write_table(df: pd.DataFrame, out_dir: str | Path, name: str, kinds: Sequenc
         if kind == "csv":
             written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
         elif kind == "parquet":
-            written.append(_atomic_parquet(df, out / f"{name}.parquet"))
+            written.append(atomic_write_parquet(out / f"{name}.parquet", df))
         else:
             raise UsageError(f"--tables: expected csv or parquet, got {kind!r}")
     return written

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -153,45 +153,48 @@ class Result:
                 if fmt == "csv":
                     written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
                 elif fmt == "parquet":
-                    written.append(_atomic_parquet(df, out / f"{name}.parquet"))
+                    written.append(atomic_write_parquet(out / f"{name}.parquet", df))
         return written
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write to a temporary file beside ``path``, then rename over it."""
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``:
+    readers see the old file or the whole new one, never a part."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _plain_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _plain_mode(path: str) -> None:
-    """Temporary files are private (0600); a result file gets the usual mode under umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        df.to_parquet(tmp, index=False)
-        _plain_mode(tmp)
+        write(tmp)
+        # mkstemp makes the file private (0600); a result gets the usual mode under umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically (see :func:`atomic_write`)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    return atomic_write(path, write)
+
+
+def atomic_write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a table as Parquet atomically (see :func:`atomic_write`)."""
+
+    def write(tmp: str) -> None:
+        df.to_parquet(tmp, index=False)
+
+    return atomic_write(path, write)
 
 
 def plan_records(

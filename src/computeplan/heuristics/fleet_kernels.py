@@ -35,6 +35,12 @@ def hall_delta(j: int, it_now: float, d_it: float, site_idle, hall_kw, hall_cost
 
 
 @njit(cache=True)
+def _fits_after(p, j, add_busy, add_it, pool_load, site_it, pool_cap, site_cap):
+    return (pool_load[p] + add_busy <= pool_cap[p] * (1 + TOL) + TOL
+            and site_it[j] + add_it <= site_cap[j] * (1 + TOL) + TOL)
+
+
+@njit(cache=True)
 def construct(item_ptr, order, cand_pool, cand_site, var, busy, it, unserved, pool_cap, site_cap,
               hall_kw, hall_cost, site_idle):
     """Greedy: items in ``order`` take their cheapest feasible candidate, halls priced at
@@ -51,9 +57,7 @@ def construct(item_ptr, order, cand_pool, cand_site, var, busy, it, unserved, po
         for c in range(item_ptr[i], item_ptr[i + 1]):
             p = cand_pool[c]
             j = cand_site[c]
-            if pool_load[p] + busy[c] > pool_cap[p] * (1 + TOL) + TOL:
-                continue
-            if site_it[j] + it[c] > site_cap[j] * (1 + TOL) + TOL:
+            if not _fits_after(p, j, busy[c], it[c], pool_load, site_it, pool_cap, site_cap):
                 continue
             cost = var[c] + (hall_cost[j] / hall_kw[j] * it[c] if site_idle[j] else 0.0)
             if cost < best_cost:
@@ -97,9 +101,7 @@ def place_unplaced(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool
                         continue
                     p2 = cand_pool[c2]
                     j2 = cand_site[c2]
-                    if pool_load[p2] + busy[c2] > pool_cap[p2] * (1 + TOL) + TOL:
-                        continue
-                    if site_it[j2] + it[c2] > site_cap[j2] * (1 + TOL) + TOL:
+                    if not _fits_after(p2, j2, busy[c2], it[c2], pool_load, site_it, pool_cap, site_cap):
                         continue
                     pool_load[cand_pool[ck]] -= busy[ck]
                     site_it[cand_site[ck]] -= it[ck]
@@ -252,9 +254,7 @@ def close_halls(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool_ca
                     if jc == j:
                         continue
                     p = cand_pool[c]
-                    if pool_load[p] + busy[c] > pool_cap[p] * (1 + TOL) + TOL:
-                        continue
-                    if site_it[jc] + it[c] > site_cap[jc] * (1 + TOL) + TOL:
+                    if not _fits_after(p, jc, busy[c], it[c], pool_load, site_it, pool_cap, site_cap):
                         continue
                     cc = var[c] + hall_delta(jc, site_it[jc], it[c], site_idle, hall_kw, hall_cost)
                     if cc < best_cost:
@@ -313,12 +313,6 @@ def lagrangian_step(wl_ptr, cand_pool, cand_site, base, busy, it, unserved, lam,
             pool_load[cand_pool[arg]] += busy[arg]
             site_load[cand_site[arg]] += it[arg]
     return total
-
-
-@njit(cache=True)
-def _fits_after(p, j, add_busy, add_it, pool_load, site_it, pool_cap, site_cap):
-    return (pool_load[p] + add_busy <= pool_cap[p] * (1 + TOL) + TOL
-            and site_it[j] + add_it <= site_cap[j] * (1 + TOL) + TOL)
 
 
 @njit(cache=True)
