@@ -144,3 +144,12 @@ def test_console_script_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "computeplan", "validate", str(p)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "sites" in r.stderr
+
+
+def test_gap_file_heuristic(tmp_path):
+    (tmp_path / "tiny.txt").write_text("2 3\n1 1 1\n9 9 3\n2 2 2\n2 2 2\n4 4\n")
+    r = runner.invoke(app, ["solve", str(tmp_path / "tiny.txt"), "--method", "heuristic", "--time-limit", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["method"].startswith("heuristic") and d["objective"]["value"] == pytest.approx(5.0)
+    assert d["objective"]["bound"] <= 5.0 + 1e-9

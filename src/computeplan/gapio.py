@@ -76,6 +76,10 @@ def solve_gap_file(path: Path, *, problem: int | None = None, sense: str | None 
         raise InstanceError([str(e)]) from None
     if method in ("auto", "milp"):
         sol = solve_gap_milp(prob, time_limit=time_limit, mip_gap=mip_gap)
+    elif method == "heuristic":
+        from .heuristics.gap_search import solve_gap_heuristic
+
+        sol = solve_gap_heuristic(prob, time_limit=10.0 if time_limit is None else time_limit, seed=seed)
     else:
-        raise UsageError(f"--method {method}: not available for GAP files (use auto or milp)")
+        raise UsageError(f"--method {method}: not available for GAP files (use auto, milp or heuristic)")
     return gap_result(prob, sol, time.perf_counter() - t0)
