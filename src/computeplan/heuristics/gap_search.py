@@ -39,6 +39,8 @@ __all__ = [
 
 # Knapsack tables larger than this many cells fall back to the LP knapsack bound.
 _MAX_DP_CELLS = 50_000_000
+# Move evaluations allowed to the repair pass of a stuck construction (well under a second).
+_REPAIR_WORK = 5_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,6 +247,8 @@ class HeuristicParams:
         Successful dives over all jobs before the large-neighbourhood dives start.
     lns_job_share : float
         Share of jobs freed by a random-jobs neighbourhood.
+    lns_agent_prob : float
+        Probability that a neighbourhood frees the jobs of a few agents instead.
     lns_agent_share : float
         Share of agents (at least 2) whose jobs an agents neighbourhood frees.
     lns_sideways : float
@@ -261,8 +265,9 @@ class HeuristicParams:
     dive_lr_iterations: int = 20
     dive_step: float = 0.3
     dive_delta: float = 0.002
-    free_dives: int = 5
-    lns_job_share: float = 0.4
+    free_dives: int = 10
+    lns_job_share: float = 0.8
+    lns_agent_prob: float = 0.5
     lns_agent_share: float = 0.3
     lns_sideways: float = 0.3
 
@@ -270,14 +275,30 @@ class HeuristicParams:
 # ----------------------------------------------------------------------------- wrappers
 
 
-def regret_greedy(model: CandidateModel, alpha: float = 1.0, price: FloatArray | None = None) -> IntArray:
-    """Regret greedy on ``alpha*cost + price . usage``; returns one candidate per item."""
+def regret_greedy(
+    model: CandidateModel, alpha: float = 1.0, price: FloatArray | None = None, repair: bool = True
+) -> IntArray:
+    """Regret greedy on ``alpha*cost + price . usage``; returns one candidate per item.
+
+    When the construction gets stuck (some item fits nowhere) and ``repair`` is set, a
+    repair pass (`kernels.repair`, a few million move evaluations at most) moves items to
+    remove the overload.
+    """
     p = np.zeros(model.n_res) if price is None else np.asarray(price, dtype=np.float64)
-    return np.asarray(
+    caps = model.feasibility_caps()
+    sel = np.asarray(
         kernels.regret_greedy(model.item_ptr, model.cand_cost, model.use_ptr, model.use_res,
-                              model.use_amt, model.feasibility_caps(), float(alpha), p),
+                              model.use_amt, caps, float(alpha), p),
         dtype=np.int64,
     )
+    if repair and _excess(model, sel) > 0.0:
+        sel = np.asarray(
+            kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
+                           model.use_res, model.use_amt, caps, model.agent_cand(), sel,
+                           _REPAIR_WORK),
+            dtype=np.int64,
+        )
+    return sel
 
 
 def tabu_search(
@@ -393,6 +414,9 @@ def warm_up() -> None:
     tiny = GapProblem("warm-up", 2, 3, cost, weight, np.array([3.0, 3.0]), "min")
     model = candidates_from_gap(tiny)
     start = regret_greedy(model)
+    kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
+                   model.use_res, model.use_amt, model.capacity, model.agent_cand(),
+                   start, 100)
     tabu_search(model, start, time_limit=1.0, iteration_limit=20)
     # the general paths (one resource per candidate, not the agent; several resources)
     single = CandidateModel(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
@@ -423,10 +447,10 @@ def _constructions(model: CandidateModel) -> list[IntArray]:
     mean_cost = float(np.mean(np.abs(model.cand_cost))) or 1.0
     frac_price = 1.0 / caps
     return [
-        regret_greedy(model, 1.0, None),
-        regret_greedy(model, 0.0, frac_price),
-        regret_greedy(model, 1.0, mean_cost * frac_price),
-        regret_greedy(model, 1.0, 0.25 * mean_cost * frac_price),
+        regret_greedy(model, 1.0, None, repair=False),
+        regret_greedy(model, 0.0, frac_price, repair=False),
+        regret_greedy(model, 1.0, mean_cost * frac_price, repair=False),
+        regret_greedy(model, 1.0, 0.25 * mean_cost * frac_price, repair=False),
     ]
 
 
@@ -540,7 +564,15 @@ def solve_gap_heuristic(
         (_excess(model, s), float(model.cand_cost[s].sum()), k) for k, s in enumerate(starts)
     )
     start = starts[scored[0][2]]
-    info["construction_objective"] = sign * scored[0][1] if scored[0][0] == 0 else math.nan
+    if scored[0][0] > 0:
+        start = np.asarray(
+            kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
+                           model.use_res, model.use_amt, model.feasibility_caps(),
+                           model.agent_cand(), start, _REPAIR_WORK),
+            dtype=np.int64,
+        )
+    repaired = _excess(model, start) == 0.0
+    info["construction_objective"] = sign * float(model.cand_cost[start].sum()) if repaired else math.nan
     first_its = prm.start_iterations if prm.start_iterations is not None else 50 * n
     best, ub, n_its, _ = tabu_search(model, start, time_limit=prm.start_share * budget,
                                      iteration_limit=first_its, seed=seed, params=prm.search)
@@ -600,7 +632,7 @@ def solve_gap_heuristic(
                 # the others keep the incumbent's candidate
                 sideways = integral and rng.random() < prm.lns_sideways
                 target = ub + 1.0 if sideways else ub
-                if problem.m <= 2 or rng.random() < 0.5:
+                if problem.m <= 2 or rng.random() >= prm.lns_agent_prob:
                     fixed_items = rng.random(n) >= prm.lns_job_share
                 else:
                     agents = rng.choice(problem.m, size=min(k_agents, problem.m - 1), replace=False)

@@ -5,7 +5,7 @@ for the GAP and for the data-centre model's indivisible workloads:
 
 * items ``i = 0..n-1``; item ``i`` owns the candidates ``item_ptr[i] .. item_ptr[i+1]-1``
   and exactly one of them must be chosen;
-* candidate ``c`` has ``cand_item[c]``, an ``cand_agent[c]`` label in ``0..A-1`` (used by
+* candidate ``c`` has ``cand_item[c]``, a ``cand_agent[c]`` label in ``0..A-1`` (used by
   swap moves and by ``agent_cand[i, a]``, the candidate of item i on agent a or -1) and a
   ``cand_cost[c]``;
 * candidate ``c`` uses the resources ``use_res[use_ptr[c] .. use_ptr[c+1]-1]`` with amounts
@@ -20,11 +20,22 @@ path through the CSR arrays. All three give the same move values.
 The kernels are:
 
 ``regret_greedy``      regret-based construction (with overflow fallback for stuck items),
+``repair``             greedy overload-removing descent after a stuck construction,
 ``tabu_search``        shift / swap / two-step ejection-chain tabu search with adaptive
-                       capacity penalties (strategic oscillation), elite restarts,
+                       capacity penalties (strategic oscillation), restarts by path
+                       relinking between elite solutions,
 ``lagrangian_bound``   Lagrangian relaxation of the assignment constraints with
                        subgradient optimisation; one 0/1 knapsack per resource, by
-                       dynamic programming on integer amounts (LP bound otherwise).
+                       dynamic programming on integer amounts (LP bound otherwise),
+``lagrangian_forced_bounds``
+                       the bound with each candidate forced in (reduced-cost fixing),
+                       from forward and backward knapsack tables,
+``lagrangian_dive``    a solution below a target by repeated Lagrangian-regret fixing,
+                       re-solving the relaxation of the free items after each step.
+
+Kernels that draw random numbers seed NumPy's generator inside nopython code, so a run
+is reproducible for a seed; those with a time limit read the clock through an
+object-mode block every few hundred thousand move evaluations.
 """
 
 from __future__ import annotations
@@ -289,6 +300,101 @@ def regret_greedy(item_ptr, cand_cost, use_ptr, use_res, use_amt, cap, alpha, pr
     return sel
 
 
+@njit(cache=True)
+def repair(item_ptr, cand_agent, cand_cost, use_ptr, use_res, use_amt, cap, agent_cand, sel0,
+           max_work):
+    """Repair pass after a construction that got stuck: greedy descent on the overload.
+
+    Each move is the shift (else the swap of two items' agents) that removes the most
+    total excess ``sum_r max(0, load_r - cap_r)``, ties broken by the smaller cost
+    increase. Swaps are only tried for items on an overloaded resource. Stops when the
+    selection is feasible, no move reduces the excess, or after about ``max_work`` move
+    evaluations.
+    Returns the repaired selection (feasible only if its excess reached zero).
+    """
+    n = item_ptr.shape[0] - 1
+    R = cap.shape[0]
+    sel = sel0.copy()
+    load = compute_loads(sel, use_ptr, use_res, use_amt, R)
+    ones = np.ones(R)
+    dl = np.zeros(R)
+    mark = np.zeros(R, dtype=np.int64)
+    touched = np.zeros(R, dtype=np.int64)
+    over_items = np.empty(n, dtype=np.int64)
+    stamp = 0
+    work = 0
+    while work < max_work:
+        if total_excess(load, cap) <= 0.0:
+            break
+        best_de = -1e-12
+        best_dc = INF
+        bi = -1
+        bc = -1
+        bj = -1
+        bcj = -1
+        # only items on an overloaded resource can remove overload
+        n_over = 0
+        for i in range(n):
+            co = sel[i]
+            for u in range(use_ptr[co], use_ptr[co + 1]):
+                if load[use_res[u]] > cap[use_res[u]]:
+                    over_items[n_over] = i
+                    n_over += 1
+                    break
+        for t in range(n_over):
+            i = over_items[t]
+            co = sel[i]
+            for cn in range(item_ptr[i], item_ptr[i + 1]):
+                if cn == co:
+                    continue
+                stamp += 1
+                work += 1
+                _dp, de = _delta_general(co, cn, -1, -1, use_ptr, use_res, use_amt, load, cap,
+                                         ones, dl, mark, touched, stamp)
+                dc = cand_cost[cn] - cand_cost[co]
+                if de < best_de - 1e-12 or (de <= best_de + 1e-12 and dc < best_dc):
+                    best_de = de
+                    best_dc = dc
+                    bi = i
+                    bc = cn
+        if bi < 0:
+            for t in range(n_over):
+                i = over_items[t]
+                co_i = sel[i]
+                ai = cand_agent[co_i]
+                for j in range(n):
+                    co_j = sel[j]
+                    aj = cand_agent[co_j]
+                    if aj == ai:
+                        continue
+                    cn_i = agent_cand[i, aj]
+                    cn_j = agent_cand[j, ai]
+                    if cn_i < 0 or cn_j < 0:
+                        continue
+                    stamp += 1
+                    work += 1
+                    _dp, de = _delta_general(co_i, cn_i, co_j, cn_j, use_ptr, use_res, use_amt,
+                                             load, cap, ones, dl, mark, touched, stamp)
+                    dc = cand_cost[cn_i] - cand_cost[co_i] + cand_cost[cn_j] - cand_cost[co_j]
+                    if de < best_de - 1e-12 or (de <= best_de + 1e-12 and dc < best_dc):
+                        best_de = de
+                        best_dc = dc
+                        bi = i
+                        bc = cn_i
+                        bj = j
+                        bcj = cn_j
+        if bi < 0:
+            break
+        _apply_cand(sel[bi], -1.0, use_ptr, use_res, use_amt, load)
+        _apply_cand(bc, 1.0, use_ptr, use_res, use_amt, load)
+        sel[bi] = bc
+        if bj >= 0:
+            _apply_cand(sel[bj], -1.0, use_ptr, use_res, use_amt, load)
+            _apply_cand(bcj, 1.0, use_ptr, use_res, use_amt, load)
+            sel[bj] = bcj
+    return sel
+
+
 # --------------------------------------------------------------------------- tabu search
 
 
@@ -378,14 +484,16 @@ def tabu_search(
 
     Moving an item out of candidate c forbids c for that item for a random tenure;
     a forbidden move is allowed when it yields a new best feasible solution. After
-    ``stall`` iterations without a new best, the search restarts from an elite solution
-    with a random perturbation.
+    ``stall`` iterations without a new best, the search restarts on the path between
+    two elite solutions (path relinking: a random share of the items where they differ
+    takes the guide's candidate, best penalised change first), or from an elite solution
+    with random shifts while the pool holds fewer than two.
 
     Parameters
     ----------
     params : float64 array
         ``[tenure_min, tenure_max, w_inc, w_dec, stall, kick_fraction, swap_budget,
-        top_l, elite_size]``.
+        top_l, elite_size, relink_min, relink_max]``.
     target : float
         Stop as soon as a feasible solution with cost <= target is found (a proven bound).
 
