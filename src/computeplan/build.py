@@ -12,7 +12,7 @@ them, one function per constraint family.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,16 @@ class Model:
     @property
     def n_rows(self) -> int:
         return self.A.shape[0]
+
+    def with_integers_fixed(self, v: F64) -> Model:
+        """The LP with every integer decision (idle-able halls, indivisible shares) fixed at
+        its value in ``v``, rounded: the model behind a MILP's shadow prices and the LP
+        polish of a heuristic plan."""
+        lo, hi = self.col_lo.copy(), self.col_hi.copy()
+        fixed = np.round(v[self.integer])
+        lo[self.integer] = fixed
+        hi[self.integer] = fixed
+        return replace(self, col_lo=lo, col_hi=hi, integer=np.zeros_like(self.integer))
 
     def col_slices(self) -> tuple[slice, slice, slice]:
         d = self.data

@@ -194,16 +194,7 @@ class FleetOutcome:
 
 def _fixed_lp(m: Model, v: F64) -> F64 | None:
     """Re-optimise divisible shares and servers on with halls and indivisible choices fixed."""
-    d = m.data
-    K, P = d.n_cand, d.n_pools
-    lo, hi = m.col_lo.copy(), m.col_hi.copy()
-    fix = m.integer.copy()
-    fix[K + P :] = True  # every hall count, idle-able or not
-    lo[fix] = np.round(v[fix])
-    hi[fix] = np.round(v[fix])
-    fm = Model(data=d, c=m.c, offset=m.offset, A=m.A, row_lo=m.row_lo, row_hi=m.row_hi, col_lo=lo, col_hi=hi,
-               integer=np.zeros_like(m.integer), families=m.families, A_it=m.A_it, A_p=m.A_p, scale=m.scale)
-    out = solve_highs(fm, relax=True)
+    out = solve_highs(m.with_integers_fixed(v), relax=True)
     return out.v if out.v is not None and out.status in ("optimal", "feasible") else None
 
 

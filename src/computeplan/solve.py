@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .build import Model, build_model, capacity_shadow_prices, target_shadow_prices
+from .build import build_model, capacity_shadow_prices, target_shadow_prices
 from .data import ModelData, build_data
 from .diagnose import diagnose
 from .errors import SolverError, UsageError
@@ -17,7 +17,7 @@ from .evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
 from .loader import load_instance
 from .result import Result, Status, result_from_plan
 from .schema import OBJECTIVES, Instance
-from .solvers import Progress, SolveOutcome
+from .solvers import Progress
 from .solvers.highs import solve_highs
 
 METHODS = ("auto", "lp", "milp", "heuristic")
@@ -46,18 +46,6 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
             "solve only its relaxation, not a plan. Use --method milp or auto"
         )
     return method, "requested"
-
-
-def _duals_fixed(m: Model, v: np.ndarray) -> SolveOutcome:
-    """LP with the integer decisions fixed at their optimum, for shadow prices of a MILP."""
-    lo, hi = m.col_lo.copy(), m.col_hi.copy()
-    fixed = np.round(v[m.integer])
-    lo[m.integer] = fixed
-    hi[m.integer] = fixed
-    fm = Model(data=m.data, c=m.c, offset=m.offset, A=m.A, row_lo=m.row_lo, row_hi=m.row_hi, col_lo=lo,
-               col_hi=hi, integer=np.zeros_like(m.integer), families=m.families, A_it=m.A_it, A_p=m.A_p,
-               scale=m.scale)
-    return solve_highs(fm, relax=True)
 
 
 def solve(
@@ -156,7 +144,7 @@ def solve(
     assert out.v is not None
     x, n, z = clean_plan(d, out.v)
     fig = evaluate(d, x, n, z)
-    duals = out if out.row_dual is not None else _duals_fixed(m, np.concatenate([x, n, z]))
+    duals = out if out.row_dual is not None else solve_highs(m.with_integers_fixed(np.concatenate([x, n, z])), relax=True)
     v = np.concatenate([x, n, z])
     tshadow = cshadow = None
     if duals.row_dual is not None and duals.v is not None:

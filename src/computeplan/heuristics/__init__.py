@@ -7,30 +7,7 @@ The kernels themselves (`computeplan.heuristics.kernels`) take plain arrays so t
 data-centre model's indivisible workloads can use them through `CandidateModel`.
 """
 
-from computeplan.heuristics.gap_search import (
-    CandidateModel,
-    HeuristicParams,
-    SearchParams,
-    candidates_from_gap,
-    lagrangian_bound,
-    lagrangian_dive,
-    lagrangian_forced_bounds,
-    regret_greedy,
-    solve_gap_heuristic,
-    tabu_search,
-    warm_up,
-)
+from computeplan.heuristics import gap_search as _gap_search
+from computeplan.heuristics.gap_search import *  # noqa: F403  (the public names listed there)
 
-__all__ = [
-    "CandidateModel",
-    "HeuristicParams",
-    "SearchParams",
-    "candidates_from_gap",
-    "lagrangian_bound",
-    "lagrangian_dive",
-    "lagrangian_forced_bounds",
-    "regret_greedy",
-    "solve_gap_heuristic",
-    "tabu_search",
-    "warm_up",
-]
+__all__ = list(_gap_search.__all__)
