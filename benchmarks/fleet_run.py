@@ -17,9 +17,9 @@ import time
 
 def main() -> None:
     import computeplan
-    from computeplan.build import build_model
-    from computeplan.data import build_data
-    from computeplan.generate import generate_instance, write_instance
+    from computeplan.io.generate import generate_instance, write_instance
+    from computeplan.model.build import build_model
+    from computeplan.model.data import build_data
     from computeplan.solvers.highs import solve_highs
 
     n, m, seed, limit = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -31,7 +31,7 @@ def main() -> None:
         t = time.perf_counter()
         inst = computeplan.load_instance(path)
         out["load_s"] = time.perf_counter() - t
-        from computeplan.heuristics.fleet_kernels import construct  # noqa: F401  (compile outside the clock)
+        from computeplan.heuristics.fleet.kernels import construct  # noqa: F401  (compile outside the clock)
 
         t = time.perf_counter()
         res = computeplan.solve(inst, method="heuristic", time_limit=limit, seed=seed)

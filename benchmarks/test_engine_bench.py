@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import computeplan
-from computeplan.build import build_model
-from computeplan.data import build_data
-from computeplan.generate import generate_instance, write_instance
+from computeplan.io.generate import generate_instance, write_instance
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.pulp_backend import to_pulp
 

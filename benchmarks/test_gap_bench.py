@@ -23,8 +23,13 @@ from typing import Any
 
 import pytest
 
-from computeplan.gap import GapSolution, check_assignment, read_orlib_gap, solve_gap_milp
 from computeplan.heuristics import solve_gap_heuristic, warm_up
+from computeplan.heuristics.gap.problem import (
+    GapSolution,
+    check_assignment,
+    read_orlib_gap,
+    solve_gap_milp,
+)
 
 ORLIB = [f"gap{k}.txt" for k in range(1, 13)]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import computeplan
-from computeplan.parallel import dask_client
+from computeplan.analysis.parallel import dask_client
 
 SHANGHAI = Path(__file__).resolve().parents[1] / "instances" / "shanghai-2025.yaml"
 

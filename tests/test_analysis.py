@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 
 import computeplan
 from computeplan import analysis
-from computeplan.build import build_model
+from computeplan.analysis.parallel import run_points
 from computeplan.cli import app
-from computeplan.data import build_data
 from computeplan.errors import UsageError
-from computeplan.parallel import run_points
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
 from computeplan.solvers.highs import solve_highs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -376,7 +376,7 @@ def test_capacity_value_milp_holds_halls() -> None:
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dask_client():
-    from computeplan.parallel import dask_client as make
+    from computeplan.analysis.parallel import dask_client as make
 
     with make(workers=2) as c:
         yield c

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import computeplan
-from computeplan.build import build_model, capacity_shadow_prices
-from computeplan.data import build_data
-from computeplan.result import Result
+from computeplan.model.build import build_model, capacity_shadow_prices
+from computeplan.model.data import build_data
+from computeplan.plan.result import Result
 from computeplan.solvers.highs import solve_highs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import computeplan
-from computeplan.build import build_model
-from computeplan.data import build_data
-from computeplan.generate import generate_instance
-from computeplan.solve import choose_method
+from computeplan.io.generate import generate_instance
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
+from computeplan.plan.solve import choose_method
 from computeplan.solvers.highs import solve_highs
 
 

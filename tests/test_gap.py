@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from computeplan.gap import (
+from computeplan.heuristics.gap.problem import (
     GapFormatError,
     GapProblem,
     check_assignment,

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import computeplan
 from computeplan.cli import app
-from computeplan.data import build_data
-from computeplan.generate import generate_instance
+from computeplan.io.generate import generate_instance
+from computeplan.model.data import build_data
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,17 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from computeplan.gap import (
-    GapProblem,
-    check_assignment,
-    gap_objective,
-    read_orlib_gap,
-    solve_gap_milp,
-)
 from computeplan.heuristics import (
     CandidateModel,
     candidates_from_gap,
-    kernels,
     lagrangian_bound,
     lagrangian_dive,
     lagrangian_forced_bounds,
@@ -35,6 +27,14 @@ from computeplan.heuristics import (
     solve_gap_heuristic,
     tabu_search,
     warm_up,
+)
+from computeplan.heuristics.gap import kernels
+from computeplan.heuristics.gap.problem import (
+    GapProblem,
+    check_assignment,
+    gap_objective,
+    read_orlib_gap,
+    solve_gap_milp,
 )
 
 GAP_DIR = Path(

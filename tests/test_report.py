@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import computeplan
 from computeplan import analysis
 from computeplan.cli import app
-from computeplan.report import build_report, fmt, write_report
-from computeplan.result import Result
+from computeplan.plan.result import Result
+from computeplan.present.report import build_report, fmt, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "instances" / "teaching"

@@ -8,8 +8,8 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
-from ..build import Model
-from . import Progress, SolveOutcome
+from computeplan.model.build import Model
+from computeplan.solvers import Progress, SolveOutcome
 
 
 def _lp(m: Model, integer: NDArray[np.bool_] | None = None) -> highspy.HighsLp:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pulp
 
-from ..build import Model
-from ..errors import SolverError
-from . import SolveOutcome
+from computeplan.errors import SolverError
+from computeplan.model.build import Model
+from computeplan.solvers import SolveOutcome
 
 SOLVER_NAMES = {
     "cbc": "PULP_CBC_CMD",

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .build import Model
-from .evaluate import clean_plan
-from .solvers.highs import solve_highs
+from computeplan.model.build import Model
+from computeplan.plan.evaluate import clean_plan
+from computeplan.solvers.highs import solve_highs
 
 
 def diagnose(m: Model, time_limit: float = 60.0) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .result import Result
+from computeplan.io.schema import Instance
+from computeplan.plan.result import Result
 
 UNITS = {"energy_kwh": "kWh", "cost": "currency", "carbon_kg": "kg CO2"}
 
@@ -114,3 +115,23 @@ def print_summary(res: Result, console: Console | None = None) -> None:
         con.print(t)
     for note in res.notes:
         con.print(f"[dim]note:[/] {note}")
+
+
+def instance_summary(inst: Instance) -> str:
+    """One line: sites per tier, workloads per class, candidate pairs."""
+    from computeplan.model.data import build_data
+
+    tiers: dict[str, int] = {}
+    for s in inst.sites:
+        tiers[s.tier] = tiers.get(s.tier, 0) + 1
+    classes: dict[str, int] = {}
+    for w in inst.workloads:
+        classes[w.class_] = classes.get(w.class_, 0) + 1
+    data = build_data(inst)
+    t = ", ".join(f"{n} {k}" for k, n in tiers.items())
+    c = ", ".join(f"{n} {k}" for k, n in sorted(classes.items()))
+    return (
+        f"{inst.name}: valid. {len(inst.sites)} sites ({t}); {len(inst.workloads)} workloads ({c}); "
+        f"{data.n_pools} pools; {data.n_cand} candidate (workload, pool) pairs; "
+        f"targets: {', '.join(inst.targets.given()) or 'none'}"
+    )

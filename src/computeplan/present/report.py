@@ -22,9 +22,9 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from .errors import UsageError
-from .result import Result, atomic_write_text
-from .summary import UNITS, tier_table
+from computeplan.errors import UsageError
+from computeplan.plan.result import Result, atomic_write_text
+from computeplan.present.summary import UNITS, tier_table
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e7d32", "#c62828", "#1f5f99", "#9e9e9e", "#ef6c00"
 TARGET_INDICATOR = {"fleet_pue_max": "fleet_pue", "ece_min": "ece_gflops_per_w",
@@ -610,8 +610,8 @@ def write_report(
             except (OSError, ValueError) as e:
                 raise UsageError(f"{hj}: not readable JSON: {e}") from None
     if capacity is None and instance is not None and res.status.has_plan:
-        from .analysis import capacity_value
-        from .evaluate import OBJECTIVE_NAMES
+        from computeplan.analysis import capacity_value
+        from computeplan.plan.evaluate import OBJECTIVE_NAMES
 
         objective = {v: k for k, v in OBJECTIVE_NAMES.items()}.get(res.objective_name)
         capacity = capacity_value(instance, res, objective=objective)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import now
+from computeplan.heuristics.gap.kernels import now
 
 TOL = 1e-9
 

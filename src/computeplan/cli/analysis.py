@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import (
+from computeplan.cli import (
     DebugOpt,
     MethodOpt,
     ObjectiveOpt,
@@ -28,7 +28,7 @@ from .cli import (
     out,
     resolve_instance_path,
 )
-from .errors import UsageError
+from computeplan.errors import UsageError
 
 
 class EngineOpt(str, Enum):
@@ -67,7 +67,7 @@ def _kinds(tables: TablesOpt) -> tuple[str, ...]:
 
 
 def _fmt(x: Any) -> str:
-    from .report import fmt
+    from computeplan.present.report import fmt
 
     return fmt(x)
 
@@ -128,9 +128,9 @@ def sweep(
       computeplan sweep fleet.yaml --vary demand.class.ai-training.scale=1:2:11 --vary targets.ece_min=100,150
     """
     with guarded(debug):
-        from .analysis import sweep as run_sweep
-        from .analysis import write_table
-        from .loader import load_instance
+        from computeplan.analysis import sweep as run_sweep
+        from computeplan.analysis import write_table
+        from computeplan.io.loader import load_instance
 
         inst = load_instance(resolve_instance_path(file))
         df = run_sweep(inst, vary, method=method.value, objective=objective.value if objective else None,
@@ -139,7 +139,7 @@ def sweep(
         if out_dir is not None:
             write_table(df, out_dir, "sweep", _kinds(tables))
             if plot != PlotOpt.none:
-                from .report import plot_sweep
+                from computeplan.present.report import plot_sweep
 
                 for kind in ("png", "svg") if plot == PlotOpt.both else (plot.value,):
                     plot_sweep(df, Path(out_dir) / f"sweep.{kind}", df.attrs.get("objective_name", "objective"))
@@ -179,9 +179,9 @@ def headroom(
       computeplan headroom shanghai-2025 --class ai-inference --json
     """
     with guarded(debug):
-        from .analysis import headroom as run_headroom
-        from .loader import load_instance
-        from .result import atomic_write_text
+        from computeplan.analysis import headroom as run_headroom
+        from computeplan.io.loader import load_instance
+        from computeplan.plan.result import atomic_write_text
 
         inst = load_instance(resolve_instance_path(file))
         h = run_headroom(inst, workload_class, method=method.value, tol=tol, time_limit=time_limit)
@@ -238,9 +238,9 @@ def outage(
       computeplan outage fleet.yaml --sites lg-hs-1,qp-hs-1
     """
     with guarded(debug):
-        from .analysis import outage as run_outage
-        from .analysis import write_table
-        from .loader import load_instance
+        from computeplan.analysis import outage as run_outage
+        from computeplan.analysis import write_table
+        from computeplan.io.loader import load_instance
 
         inst = load_instance(resolve_instance_path(file))
         chosen = sites.split(",") if sites is not None else None
@@ -277,8 +277,8 @@ def capacity(
       computeplan capacity shanghai-2025 --out out/
     """
     with guarded(debug):
-        from .analysis import capacity_value, write_table
-        from .loader import load_instance
+        from computeplan.analysis import capacity_value, write_table
+        from computeplan.io.loader import load_instance
 
         inst = load_instance(resolve_instance_path(file))
         df = capacity_value(inst, objective=objective.value if objective else None)
@@ -315,13 +315,13 @@ def report(
       computeplan solve shanghai-2025 --out out/ && computeplan report out/ -o report.html
     """
     with guarded(debug):
-        from .report import write_report
+        from computeplan.present.report import write_report
 
         if not result_dir.exists():
             raise UsageError(f"{result_dir}: no such folder or file")
         inst = None
         if instance is not None:
-            from .loader import load_instance
+            from computeplan.io.loader import load_instance
 
             inst = load_instance(resolve_instance_path(instance))
         target = output if output is not None else (result_dir if result_dir.is_dir() else result_dir.parent) / \

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InstanceError, UsageError
-from .result import Result, Status
+from computeplan.errors import InstanceError, UsageError
+from computeplan.plan.result import Result, Status
 
 GAP_INDICATORS = ("fleet_pue", "ece_gflops_per_w", "energy_kwh", "cost", "carbon_t", "renewable_share",
                   "served_tflops", "unserved_tflops", "output_per_kwh")
@@ -65,7 +65,7 @@ def solve_gap_file(path: Path, *, problem: int | None = None, sense: str | None 
                    time_limit: float | None = None, mip_gap: float = 1e-9, method: str = "auto",
                    seed: int = 0) -> Result:
     """Read an OR-Library GAP file and solve it (MILP, heuristic, or auto)."""
-    from .gap import read_orlib_gap, solve_gap_milp
+    from computeplan.heuristics.gap.problem import read_orlib_gap, solve_gap_milp
 
     if sense is not None and sense not in ("min", "max"):
         raise UsageError(f"--sense: expected min or max, got {sense!r}")
@@ -77,7 +77,7 @@ def solve_gap_file(path: Path, *, problem: int | None = None, sense: str | None 
     if method in ("auto", "milp"):
         sol = solve_gap_milp(prob, time_limit=time_limit, mip_gap=mip_gap)
     elif method == "heuristic":
-        from .heuristics.gap_search import solve_gap_heuristic
+        from computeplan.heuristics.gap.search import solve_gap_heuristic
 
         sol = solve_gap_heuristic(prob, time_limit=10.0 if time_limit is None else time_limit, seed=seed)
     else:

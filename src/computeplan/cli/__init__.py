@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from .errors import ComputePlanError, InstanceError, SolverError, UsageError
+from computeplan.errors import ComputePlanError, InstanceError, SolverError, UsageError
 
 app = typer.Typer(
     name="computeplan",
@@ -98,7 +98,7 @@ def resolve_instance_path(name: str) -> Path:
     p = Path(name)
     if p.exists():
         return p
-    from .catalogue import example_instance
+    from computeplan.io.catalogue import example_instance
 
     try:
         return example_instance(name)
@@ -164,7 +164,7 @@ def solve(
     """
     with guarded(debug):
         path = resolve_instance_path(file)
-        from .gapio import is_orlib_gap, solve_gap_file
+        from computeplan.plan.gap_files import is_orlib_gap, solve_gap_file
 
         inst = None
         if fmt == FormatOpt.orlib_gap or (fmt == FormatOpt.auto and is_orlib_gap(path)):
@@ -173,8 +173,8 @@ def solve(
         else:
             if problem is not None or sense is not None:
                 raise UsageError("--problem and --sense apply to OR-Library GAP files only")
-            from .loader import load_instance
-            from .solve import solve as run_solve
+            from computeplan.io.loader import load_instance
+            from computeplan.plan.solve import solve as run_solve
 
             inst = load_instance(path)
             write_model = write_lp or write_mps
@@ -182,22 +182,22 @@ def solve(
                             time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=_progress(quiet),
                             write_model=write_model, seed=seed)
             if write_lp and write_mps:
-                from .build import build_model
-                from .data import build_data
-                from .solvers.pulp_backend import write_model as wm
+                from computeplan.model.build import build_model
+                from computeplan.model.data import build_data
+                from computeplan.solvers.pulp_backend import write_model as wm
 
                 wm(build_model(build_data(inst)), write_mps)
         if out_dir is not None:
             kinds = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
             res.write(out_dir, kinds)
         if report is not None:
-            from .report import write_report
+            from computeplan.present.report import write_report
 
             write_report(res, report, folder=out_dir, instance=inst)
         if as_json:
             sys.stdout.write(res.to_json() + "\n")
         elif not quiet:
-            from .summary import print_summary
+            from computeplan.present.summary import print_summary
 
             print_summary(res, out)
             if out_dir is not None:
@@ -213,7 +213,8 @@ def validate(
 ) -> None:
     """Check an instance and print every problem at once, or a one-line summary when valid."""
     with guarded(debug):
-        from .loader import instance_summary, load_instance
+        from computeplan.io.loader import load_instance
+        from computeplan.present.summary import instance_summary
 
         inst = load_instance(resolve_instance_path(file))
         out.print(instance_summary(inst), highlight=False)
@@ -227,9 +228,9 @@ def verify(
 ) -> None:
     """Recompute every figure of a written plan from the instance and list violations (exit 1 if any)."""
     with guarded(debug):
-        from .loader import load_instance
-        from .result import Result
-        from .verify import verify as run_verify
+        from computeplan.io.loader import load_instance
+        from computeplan.plan.result import Result
+        from computeplan.plan.verify import verify as run_verify
 
         inst = load_instance(resolve_instance_path(file))
         try:
@@ -266,7 +267,7 @@ def generate(
     Example:  computeplan generate --workloads 20000 --sites 100 --seed 1 --out fleet-m/
     """
     with guarded(debug):
-        from .generate import generate_instance, write_instance
+        from computeplan.io.generate import generate_instance, write_instance
 
         raw = generate_instance(workloads, sites, seed=seed, indivisible_share=indivisible_share,
                                 idle_share=idle_share, optional_share=optional_share, load=load)
@@ -280,7 +281,7 @@ def generate(
 @app.command()
 def examples() -> None:
     """List the example instances shipped with computeplan."""
-    from .catalogue import instances_dir
+    from computeplan.io.catalogue import instances_dir
 
     d = instances_dir()
     if d is None:
@@ -300,4 +301,4 @@ def _json_default(o: Any) -> Any:  # pragma: no cover - used by --json paths onl
 
 
 __all__ = ["app", "json", "main"]
-from . import cli_analysis  # noqa: E402,F401  (registers sweep, headroom, outage, report)
+from computeplan.cli import analysis  # noqa: E402,F401  (registers sweep, headroom, outage, report)

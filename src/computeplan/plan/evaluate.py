@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .data import ModelData
+from computeplan.model.data import ModelData
 
 F64 = NDArray[Any]
 

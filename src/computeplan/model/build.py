@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .data import ModelData
+from computeplan.model.data import ModelData
 
 F64 = NDArray[np.float64]
 INF = np.inf

@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from .build import build_model, capacity_shadow_prices, target_shadow_prices
-from .data import ModelData, build_data
-from .diagnose import diagnose
-from .errors import SolverError, UsageError
-from .evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
-from .loader import load_instance
-from .result import Result, Status, result_from_plan
-from .schema import OBJECTIVES, Instance
-from .solvers import Progress
-from .solvers.highs import solve_highs
+from computeplan.errors import SolverError, UsageError
+from computeplan.io.loader import load_instance
+from computeplan.io.schema import OBJECTIVES, Instance
+from computeplan.model.build import build_model, capacity_shadow_prices, target_shadow_prices
+from computeplan.model.data import ModelData, build_data
+from computeplan.plan.diagnose import diagnose
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
+from computeplan.plan.result import Result, Status, result_from_plan
+from computeplan.solvers import Progress
+from computeplan.solvers.highs import solve_highs
 
 METHODS = ("auto", "lp", "milp", "heuristic")
 # Sizes (candidate pairs) above which auto hands a model to the fleet heuristic.
@@ -104,7 +104,7 @@ def solve(
         return _solve_heuristic(inst, d, why, time_limit=time_limit, seed=seed, check=check, t0=t0)
     m = build_model(d)
     if write_model is not None:
-        from .solvers.pulp_backend import write_model as _write
+        from computeplan.solvers.pulp_backend import write_model as _write
 
         _write(m, write_model)
     if solver.lower() == "highs":
@@ -117,7 +117,7 @@ def solve(
 
         start = None
         if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
-            from .fleet import solve_fleet
+            from computeplan.heuristics.fleet.search import solve_fleet
 
             budget = 0.1 * time_limit if time_limit is not None else 10.0
             fl = solve_fleet(d, time_limit=budget, seed=seed, model=m)
@@ -126,7 +126,7 @@ def solve(
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
         out = solve_highs(m, time_limit=left, mip_gap=mip_gap, threads=threads, progress=scaled, start=start)
     else:
-        from .solvers.pulp_backend import solve_pulp
+        from computeplan.solvers.pulp_backend import solve_pulp
 
         out = solve_pulp(m, solver, time_limit=time_limit, mip_gap=mip_gap)
     label = run if solver.lower() == "highs" else f"{run} ({solver})"
@@ -167,7 +167,7 @@ def solve(
             f"(drawing {fig.indicators['beyond_need_energy_kwh']:.6g} kWh) to meet a target"
         )
     if check:
-        from .verify import verify
+        from computeplan.plan.verify import verify
 
         problems = verify(inst, res)
         if problems:
@@ -177,7 +177,7 @@ def solve(
 
 def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: float | None, seed: int,
                      check: bool, t0: float) -> Result:
-    from .fleet import solve_fleet
+    from computeplan.heuristics.fleet.search import solve_fleet
 
     out = solve_fleet(d, time_limit=time_limit, seed=seed)
     bound = out.bound * d.horizon if np.isfinite(out.bound) else None
@@ -199,7 +199,7 @@ def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: floa
     res.extra["method_reason"] = why
     res.extra["heuristic"] = {k: float(v) for k, v in out.info.items()}
     if check:
-        from .verify import verify
+        from computeplan.plan.verify import verify
 
         problems = verify(inst, res)
         if problems:

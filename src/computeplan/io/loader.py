@@ -18,9 +18,18 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from . import catalogue
-from .errors import InstanceError
-from .schema import TIERS, FacilityModel, HardwareModel, Instance, Site, Targets, Workload, Zone
+from computeplan.errors import InstanceError
+from computeplan.io import catalogue
+from computeplan.io.schema import (
+    TIERS,
+    FacilityModel,
+    HardwareModel,
+    Instance,
+    Site,
+    Targets,
+    Workload,
+    Zone,
+)
 
 _LIST_FIELDS = {"workloads": ("hardware", "tiers", "sites"), "sites": ()}
 _BOOL_FIELDS = {"can_idle", "divisible", "must_serve"}
@@ -260,7 +269,7 @@ def _unknown(name: str, known: Mapping[str, Any] | set[str], what: str) -> str:
 
 def cross_check(inst: Instance, where: str) -> list[str]:
     """Rules that span records: names, latency coverage, candidates. Returns the problems."""
-    from .data import candidate_report, latency_matrix
+    from computeplan.io.reach import candidate_report, latency_matrix
 
     problems: list[str] = []
     p = problems.append
@@ -326,28 +335,3 @@ def cross_check(inst: Instance, where: str) -> list[str]:
     for i, reason in candidate_report(inst, lat, zone_index):
         p(f"{where}: workloads[{i}]: {reason}")
     return problems
-
-
-def instance_summary(inst: Instance) -> str:
-    """One line: sites per tier, workloads per class, candidate pairs."""
-    from .data import build_data
-
-    tiers: dict[str, int] = {}
-    for s in inst.sites:
-        tiers[s.tier] = tiers.get(s.tier, 0) + 1
-    classes: dict[str, int] = {}
-    for w in inst.workloads:
-        classes[w.class_] = classes.get(w.class_, 0) + 1
-    data = build_data(inst)
-    t = ", ".join(f"{n} {k}" for k, n in tiers.items())
-    c = ", ".join(f"{n} {k}" for k, n in sorted(classes.items()))
-    return (
-        f"{inst.name}: valid. {len(inst.sites)} sites ({t}); {len(inst.workloads)} workloads ({c}); "
-        f"{data.n_pools} pools; {data.n_cand} candidate (workload, pool) pairs; "
-        f"targets: {', '.join(inst.targets.given()) or 'none'}"
-    )
-
-
-def dump_model(model: BaseModel) -> dict[str, Any]:
-    """The instance as a plain mapping (aliases as in the file)."""
-    return model.model_dump(by_alias=True, exclude_none=True)

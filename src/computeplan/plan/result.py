@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import ModelData
-from .evaluate import OBJECTIVE_NAMES, Figures, target_records
+from computeplan.model.data import ModelData
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, Figures, target_records
 
 
 class Status(str, Enum):

@@ -32,17 +32,17 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from .build import Model, build_model, target_shadow_prices
-from .data import ModelData, build_data
-from .errors import InstanceError, SolverError, UsageError
-from .loader import cross_check, load_instance, pydantic_problems
-from .parallel import PointOutcome, run_points
-from .result import Result, atomic_write_parquet, atomic_write_text
-from .schema import OBJECTIVES, TIERS, Instance, Site, Targets
-from .solve import METHODS, choose_method
-from .solve import solve as run_solve
-from .solvers import SolveOutcome
-from .solvers.highs import _lp, solve_highs
+from computeplan.analysis.parallel import PointOutcome, run_points
+from computeplan.errors import InstanceError, SolverError, UsageError
+from computeplan.io.loader import cross_check, load_instance, pydantic_problems
+from computeplan.io.schema import OBJECTIVES, TIERS, Instance, Site, Targets
+from computeplan.model.build import Model, build_model, target_shadow_prices
+from computeplan.model.data import ModelData, build_data
+from computeplan.plan.result import Result, atomic_write_parquet, atomic_write_text
+from computeplan.plan.solve import METHODS, choose_method
+from computeplan.plan.solve import solve as run_solve
+from computeplan.solvers import SolveOutcome
+from computeplan.solvers.highs import _lp, solve_highs
 
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -396,7 +396,7 @@ def _row_or_error(lead: Mapping[str, Any], o: PointOutcome) -> dict[str, Any]:
 
 
 def _objective_name(inst: Instance, objective: str | None) -> str:
-    from .evaluate import OBJECTIVE_NAMES
+    from computeplan.plan.evaluate import OBJECTIVE_NAMES
 
     return OBJECTIVE_NAMES[objective or inst.objective]
 

@@ -11,9 +11,9 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from .loader import load_instance
-from .result import Result
-from .schema import Instance, haversine_km
+from computeplan.io.loader import load_instance
+from computeplan.io.schema import Instance, haversine_km
+from computeplan.plan.result import Result
 
 REL = 1e-6  # relative tolerance on reported figures and constraints
 
@@ -169,7 +169,7 @@ def recompute(inst: Instance, res: Result) -> tuple[dict[str, Any], list[str]]:
 def _penalty(inst: Instance) -> float:
     if inst.unserved_penalty is not None:
         return float(inst.unserved_penalty)
-    from .data import build_data
+    from computeplan.model.data import build_data
 
     return build_data(inst).penalty
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .build import Model, build_model
-from .data import ModelData
-from .solvers.highs import solve_highs
+from computeplan.model.build import Model, build_model
+from computeplan.model.data import ModelData
+from computeplan.solvers.highs import solve_highs
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -101,7 +101,7 @@ def lagrangian_bound(d: ModelData, fa: FleetArrays, upper: float, iterations: in
     model, so every ``L`` is a valid bound. Per workload (continuous shares); multipliers
     by subgradient steps of Polyak's size towards ``upper``. Returns the best bound and
     its multipliers (the prices of scarce pool and site capacity)."""
-    from .heuristics.fleet_kernels import lagrangian_step
+    from computeplan.heuristics.fleet.kernels import lagrangian_step
 
     cs = d.cand_site
     it_full = d.cand_busy * (d.pool_idle[d.cand_pool] / d.site_umax[cs] + d.pool_dyn[d.cand_pool])
@@ -203,7 +203,7 @@ def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
     """Construction (on costs priced with the capacity multipliers ``prices`` when given),
     repair and local search on the true costs; returns (column vector or None, info, cost
     per hour)."""
-    from .heuristics.fleet_kernels import (
+    from computeplan.heuristics.fleet.kernels import (
         close_halls,
         construct,
         ejection_pass,

@@ -26,7 +26,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
+from computeplan.errors import UsageError
 
 ENGINES = ("serial", "dask")
 

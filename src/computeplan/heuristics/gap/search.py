@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from computeplan.gap import (
+from computeplan.heuristics.gap import kernels
+from computeplan.heuristics.gap.problem import (
     GapProblem,
     GapSolution,
     check_assignment,
@@ -17,7 +18,6 @@ from computeplan.gap import (
     gap_objective,
     relative_gap,
 )
-from computeplan.heuristics import kernels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

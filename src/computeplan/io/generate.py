@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .result import atomic_write_text
+from computeplan.plan.result import atomic_write_text
 
 # (hardware, precision) choices per class, with the catalogue names.
 CLASSES: dict[str, dict[str, Any]] = {
@@ -45,7 +45,7 @@ SITE_KIT: dict[str, dict[str, Any]] = {
 
 
 def _catalogue() -> dict[str, Any]:
-    from .catalogue import models_dir
+    from computeplan.io.catalogue import models_dir
 
     d = models_dir()
     if d is None:
