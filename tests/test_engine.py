@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import computeplan
-from computeplan.model.build import build_model, capacity_shadow_prices
+from computeplan.model.build import build_model
 from computeplan.model.data import build_data
 from computeplan.plan.result import Result
 from computeplan.solvers.highs import solve_highs
@@ -80,7 +80,7 @@ def test_capacity_shadow_price_matches_finite_difference(base):
     m.row_hi[r] = 0.0
     assert cap["s1"] == pytest.approx((vals[0] - vals[1]) / 2, rel=1e-6)
     out = solve_highs(m)
-    assert capacity_shadow_prices(m, out.row_dual)[0] == pytest.approx(cap["s1"], rel=1e-9)
+    assert m.capacity_shadow_prices(out.row_dual)[0] == pytest.approx(cap["s1"], rel=1e-9)
 
 
 @pytest.mark.parametrize("objective", ["energy", "cost", "carbon"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from typer.testing import CliRunner
 
 import computeplan
 from computeplan import analysis
+from computeplan.analysis import capacity_of_result
 from computeplan.cli import app
 from computeplan.plan.result import Result
-from computeplan.present.report import build_report, fmt, write_report
+from computeplan.present.fmt import fmt
+from computeplan.present.report import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "instances" / "teaching"
@@ -97,7 +100,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(folder: Path) -> tuple[Path, str]:
-    p = write_report(folder, folder / "report.html", instance=TEACHING / "pue-target.yaml")
+    p = write_report(folder, folder / "report.html", capacity=partial(capacity_of_result, TEACHING / "pue-target.yaml"))
     return p, p.read_text(encoding="utf-8")
 
 

@@ -59,6 +59,16 @@ EXPECTED = {
         "pools": {("a", "t-srv"): (400, 400), ("b", "t-srv"): (20, 20)},
         "assignments": {("w1", "a", "t-srv"): 20 / 21, ("w1", "b", "t-srv"): 1 / 21},
     },
+    "server-utilisation.yaml": {
+        "energy_kwh": 860 * 1000,
+        "fleet_pue": 860 / 600,
+        "ece": 10000 / 860,
+        "extra": {"server_utilisation": 325 / 1300},
+        "sites": {"s1": (600, 260, 860, 1)},
+        # 2,500 of the 10,000 TFLOPS moved to the slow servers to reach 325 busy servers
+        "pools": {("s1", "fast"): (75, 75), ("s1", "slow"): (250, 250)},
+        "assignments": {("w1", "s1", "fast"): 0.75, ("w1", "s1", "slow"): 0.25},
+    },
     "indivisible.yaml": {
         "energy_kwh": 1115 * 1000,
         "fleet_pue": 1115 / 800,
@@ -150,6 +160,22 @@ def test_pue_target_binds() -> None:
     row = res.targets.set_index("name").loc["fleet_pue_max"]
     assert bool(row["met"])
     assert row["value"] == approx(1.225)
+
+
+def test_server_utilisation_target_binds_with_its_shadow_price() -> None:
+    # The header of server-utilisation.yaml: 1,300 busy servers per unit of the target,
+    # each (0.12 / 0.09) kW IT x 1.1 facility, over 1,000 h.
+    inst = computeplan.load_instance(TEACHING / "server-utilisation.yaml")
+    res = computeplan.solve(inst)
+    row = res.targets.set_index("name").loc["server_utilisation_min"]
+    assert bool(row["met"])
+    assert row["value"] == approx(0.25)
+    assert row["shadow_price"] == pytest.approx(1300 * (0.12 / 0.09) * 1.1 * 1000, rel=1e-7)
+    # the plan without the target runs everything on the fast servers
+    free = computeplan.solve(inst.model_copy(update={"targets": inst.targets.model_copy(
+        update={"server_utilisation_min": None})}))
+    assert free.indicators["server_utilisation"] == approx(100 / 1300)
+    assert free.objective_value == approx(530 * 1000)
 
 
 def test_infeasible_demand_beyond_capacity() -> None:

@@ -85,7 +85,7 @@ WORKLOAD_KEYS = {
 }
 TARGET_KEYS = {
     "fleet_pue_max", "site_pue_max", "ece_min", "renewable_share_min", "carbon_max",
-    "output_per_kwh_min",
+    "output_per_kwh_min", "server_utilisation_min",
 }
 
 
@@ -433,6 +433,10 @@ def build_reference(
         prob += carbon_kg / 1000.0 <= float(targets["carbon_max"]), "carbon_max"
     if "output_per_kwh_min" in targets:
         prob += output >= float(targets["output_per_kwh_min"]) * energy, "output_per_kwh_min"
+    if "server_utilisation_min" in targets:
+        installed_all = sum(float(c) for s in sites for c in s.servers.values())
+        prob += (pulp.lpSum(busy.values()) >= float(targets["server_utilisation_min"]) * installed_all,
+                 "server_utilisation_min")
 
     # Objective (section 5).
     main = {"energy": energy, "cost": cost, "carbon": carbon_kg}[objective_name]
@@ -539,6 +543,7 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
 
     sites_out = []
     tot = {"it": 0.0, "power": 0.0, "cost": 0.0, "carbon": 0.0, "renew": 0.0}
+    installed_all = sum(float(c) for s in model.sites for c in s.servers.values())
     beyond = {"servers": 0.0, "kw": 0.0}
     for j, s in enumerate(model.sites):
         it = sum(
@@ -603,6 +608,8 @@ def evaluate_plan(model: ReferenceModel) -> dict[str, Any]:
         "facility_kw": tot["power"],
         "servers_beyond_need": beyond["servers"],
         "beyond_need_energy_kwh": beyond["kw"] * H,
+        # Busy over installed servers, fleet-wide (section 6, server_utilisation_min).
+        "server_utilisation": (sum(busy.values()) / installed_all) if installed_all > 0 else None,
     }
     main = {"energy": energy, "cost": tot["cost"], "carbon": tot["carbon"]}[model.objective_name]
     objective = main

@@ -191,9 +191,13 @@ def solve(
             kinds = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
             res.write(out_dir, kinds)
         if report is not None:
+            from functools import partial
+
+            from computeplan.analysis import capacity_of_result
             from computeplan.present.report import write_report
 
-            write_report(res, report, folder=out_dir, instance=inst)
+            provider = partial(capacity_of_result, inst) if inst is not None else None
+            write_report(res, report, folder=out_dir, capacity=provider)
         if as_json:
             sys.stdout.write(res.to_json() + "\n")
         elif not quiet:

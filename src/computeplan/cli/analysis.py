@@ -67,7 +67,7 @@ def _kinds(tables: TablesOpt) -> tuple[str, ...]:
 
 
 def _fmt(x: Any) -> str:
-    from computeplan.present.report import fmt
+    from computeplan.present.fmt import fmt
 
     return fmt(x)
 
@@ -100,7 +100,7 @@ def sweep(
     file: Annotated[str, typer.Argument(help="Instance file or shipped example name.")],
     vary: Annotated[list[str], typer.Option(
         "--vary", help="PATH=START:STOP:N or PATH=V1,V2,...; repeat for a grid. PATH: targets.<target>, "
-                       "targets.site_pue_max.<tier|site>, demand.scale, demand.class.<class>.scale, "
+                       "targets.<keyed target>.<tier|site>, demand.scale, demand.class.<class>.scale, "
                        "sites.<id>.it_capacity_kw (and other numeric site fields, sites.<id>.servers.<hw>).")],
     out_dir: OutArg = None,
     tables: TablesArg = TablesOpt.csv,
@@ -319,12 +319,15 @@ def report(
 
         if not result_dir.exists():
             raise UsageError(f"{result_dir}: no such folder or file")
-        inst = None
+        provider = None
         if instance is not None:
+            from functools import partial
+
+            from computeplan.analysis import capacity_of_result
             from computeplan.io.loader import load_instance
 
-            inst = load_instance(resolve_instance_path(instance))
+            provider = partial(capacity_of_result, load_instance(resolve_instance_path(instance)))
         target = output if output is not None else (result_dir if result_dir.is_dir() else result_dir.parent) / \
             "report.html"
-        path = write_report(result_dir, target, instance=inst)
+        path = write_report(result_dir, target, capacity=provider)
         out.print(f"report written to {path}", highlight=False)

@@ -305,12 +305,13 @@ def cross_check(inst: Instance, where: str) -> list[str]:
         for pos, z in ((0, a), (1, b)):
             if z not in inst.zones:
                 p(f"{where}: latency_ms[{k}][{pos}]: {_unknown(z, inst.zones, 'zone')}")
-    for key in (inst.targets.site_pue_max or {}):
-        if key not in TIERS and key not in site_ids:
-            p(
-                f"{where}: targets.site_pue_max.{key}: expected a tier name ({', '.join(TIERS)}) "
-                f"or a site id, got {key!r}"
-            )
+    for name, val in inst.targets.given().items():
+        if not isinstance(val, dict):
+            continue
+        for key in val:  # a keyed target (per tier or site)
+            if key not in TIERS and key not in site_ids:
+                p(f"{where}: targets.{name}.{key}: expected a tier name ({', '.join(TIERS)}) or a site id, "
+                  f"got {key!r}")
     if problems:
         return problems
     # Latency coverage and candidates need the names above to be sound.

@@ -148,6 +148,7 @@ class Targets(_Strict):
     renewable_share_min: Share | None = None
     carbon_max: NonNeg | None = None
     output_per_kwh_min: NonNeg | None = None
+    server_utilisation_min: Share | None = None
 
     def given(self) -> dict[str, Any]:
         """The targets set in the instance, by name."""

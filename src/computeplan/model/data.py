@@ -49,7 +49,6 @@ class ModelData:
     site_renew: F64
     site_can_idle: B
     site_obj: F64  # objective units per facility kWh
-    site_pue_cap: F64  # site PUE target, NaN where none
     # pools
     pool_site: I64
     pool_hw: I64
@@ -105,17 +104,6 @@ class ModelData:
         idle_able = int(np.sum(self.site_can_idle))
         indiv = int(np.sum(~self.wl_divisible))
         return f"{idle_able} site(s) with idle-able halls, {indiv} indivisible workload(s)"
-
-
-def _site_pue_caps(inst: Instance) -> F64:
-    caps = np.full(len(inst.sites), np.nan)
-    spec = inst.targets.site_pue_max or {}
-    for j, s in enumerate(inst.sites):
-        if s.id in spec:  # a site's own cap takes precedence over its tier's
-            caps[j] = spec[s.id]
-        elif s.tier in spec:
-            caps[j] = spec[s.tier]
-    return caps
 
 
 def default_penalty(data_obj: F64, per_share_cost: F64, demand: F64) -> float:
@@ -233,7 +221,6 @@ def build_data(inst: Instance) -> ModelData:
         site_renew=site_renew,
         site_can_idle=np.array([s.can_idle for s in inst.sites], dtype=bool),
         site_obj=site_obj,
-        site_pue_cap=_site_pue_caps(inst),
         pool_site=pool_site,
         pool_hw=pool_hw,
         pool_servers=np.array(pool_n, dtype=float),

@@ -14,11 +14,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from computeplan.model.data import ModelData
+from computeplan.model.indicators import OBJECTIVE_NAMES
+from computeplan.model.layout import plan_layout
+from computeplan.model.targets import target_records as _target_records
 
 F64 = NDArray[Any]
 
-OBJECTIVE_NAMES = {"energy": "energy_kwh", "cost": "cost", "carbon": "carbon_kg"}
-REL_TOL = 1e-6
+__all__ = ["OBJECTIVE_NAMES", "Figures", "clean_plan", "evaluate", "target_records"]
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -48,13 +50,14 @@ class Figures:
 
 def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
     """Split a column vector into (x, n, z), clipped to bounds and with solver noise removed."""
-    K, P = d.n_cand, d.n_pools
-    x = np.clip(v[:K], 0.0, 1.0)
+    P = d.n_pools
+    parts = plan_layout(d).split(v)
+    x = np.clip(parts["x"], 0.0, 1.0)
     x[x < 1e-10] = 0.0
     indiv = ~d.wl_divisible[d.cand_wl]
     x[indiv] = np.round(x[indiv])
-    n = np.clip(v[K : K + P], 0.0, d.pool_servers)
-    z = np.clip(v[K + P :], 0.0, d.site_halls.astype(float))
+    n = np.clip(parts["n"], 0.0, d.pool_servers)
+    z = np.clip(parts["z"], 0.0, d.site_halls.astype(float))
     z = np.where(d.site_can_idle, np.round(z), d.site_halls.astype(float))
     # servers on never below what the busy servers need (solver tolerance can leave 1e-9 short)
     busy = np.bincount(d.cand_pool, weights=d.cand_busy * x, minlength=P)
@@ -96,59 +99,20 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
         "facility_kw": tot_p,
         "servers_beyond_need": float(beyond.sum()),
         "beyond_need_energy_kwh": float(beyond_kwh.sum()),
+        "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum())),
     }
     obj = float(np.sum(energy * d.site_obj)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))
     return Figures(x, n, z, busy, it, overhead, facility, energy, cost, carbon_t, share, beyond,
                    beyond_kwh, indicators, obj)
 
 
+def site_pue(fig: Figures) -> F64:
+    """Each site's PUE (inf where halls are on and no IT load runs; NaN where nothing is on)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(fig.it > 0, fig.facility / np.where(fig.it > 0, fig.it, 1.0),
+                        np.where(fig.z > 0, np.inf, np.nan))
+
+
 def target_records(d: ModelData, fig: Figures, shadow: dict[str, float] | None) -> list[dict[str, Any]]:
     """Each target: value, target, met, shadow price (objective units per unit of target)."""
-    ind = fig.indicators
-    out: list[dict[str, Any]] = []
-
-    def rec(name: str, target: float, value: float | None, met: bool) -> None:
-        sp = None if shadow is None else shadow.get(name)
-        out.append({"name": name, "target": target, "value": value, "met": bool(met),
-                    "shadow_price": None if sp is None else float(sp)})
-
-    def le(value: float | None, target: float) -> bool:
-        return value is None or value <= target * (1 + REL_TOL) + 1e-9
-
-    def ge(value: float | None, target: float) -> bool:
-        return value is not None and value >= target * (1 - REL_TOL) - 1e-9
-
-    t = d.targets
-    if "fleet_pue_max" in t:
-        T = float(t["fleet_pue_max"])  # type: ignore[arg-type]
-        rec("fleet_pue_max", T, ind["fleet_pue"], le(ind["fleet_pue"], T))
-    if "site_pue_max" in t:
-        spec: dict[str, float] = t["site_pue_max"]  # type: ignore[assignment]
-        for key, T in spec.items():
-            worst: float | None = None
-            ok = True
-            for j, sid in enumerate(d.site_ids):
-                owner = sid if sid in spec else d.site_tier[j]
-                if owner != key or fig.z[j] <= 0:
-                    continue
-                pue = float(fig.facility[j] / fig.it[j]) if fig.it[j] > 0 else float("inf")
-                worst = pue if worst is None else max(worst, pue)
-                ok &= le(pue, T) if np.isfinite(pue) else False
-            rec(f"site_pue_max.{key}", T, worst, ok)
-    for name, ind_name, sense in (
-        ("ece_min", "ece_gflops_per_w", "ge"),
-        ("renewable_share_min", "renewable_share", "ge"),
-        ("carbon_max", "carbon_t", "le"),
-        ("output_per_kwh_min", "output_per_kwh", "ge"),
-    ):
-        if name in t:
-            T = float(t[name])  # type: ignore[arg-type]
-            val = ind[ind_name]
-            if name == "ece_min" and val is None:
-                met = T <= 0
-            elif name in ("renewable_share_min", "output_per_kwh_min") and val is None:
-                met = True  # no energy at all: nothing to hold the share against
-            else:
-                met = ge(val, T) if sense == "ge" else le(val, T)
-            rec(name, T, val, met)
-    return out
+    return _target_records(d, fig.indicators, {"pue": site_pue(fig)}, np.asarray(fig.z) > 0, shadow)

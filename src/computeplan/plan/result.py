@@ -8,7 +8,6 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,10 @@ import pandas as pd
 
 from computeplan.model.data import ModelData
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, Figures, target_records
+from computeplan.solvers import Termination
 
-
-class Status(str, Enum):
-    """How a solve ended."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    TIME_LIMIT = "time_limit"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def has_plan(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE)
+#: How a solve ended: the package's one termination vocabulary.
+Status = Termination
 
 
 def _num(x: Any) -> Any:
@@ -77,6 +64,13 @@ class Result:
     diagnosis: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the result carries a plan (an interrupted solve may, with its bound)."""
+        if self.status == Termination.INTERRUPTED:
+            return self.objective_value is not None
+        return self.status.has_plan
 
     # --- tables -----------------------------------------------------------------
     @property

@@ -12,13 +12,14 @@ import numpy as np
 from computeplan.errors import SolverError, UsageError
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import OBJECTIVES, Instance
-from computeplan.model.build import build_model, capacity_shadow_prices, target_shadow_prices
+from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
 from computeplan.plan.result import Result, Status, result_from_plan
-from computeplan.solvers import Progress
+from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
+from computeplan.solvers.interrupt import stop_requested
 
 METHODS = ("auto", "lp", "milp", "heuristic")
 # Sizes (candidate pairs) above which auto hands a model to the fleet heuristic.
@@ -75,8 +76,12 @@ def solve(
         Override the instance's objective: ``energy``, ``cost`` or ``carbon``.
     solver
         ``highs`` (default, through highspy) or any solver PuLP drives (``cbc``, ``glpk``, ...).
-    time_limit, mip_gap, threads
-        Solver limits. At a time limit with a plan, the status is ``feasible`` with its gap.
+    time_limit
+        Seconds for the whole call (every stage shares it: warm start, solve, shadow
+        prices, diagnosis). At the limit with a plan, the status is ``feasible`` with its
+        bound and gap; without one, ``time_limit``.
+    mip_gap, threads
+        Solver options.
     write_model
         Also write the model to this ``.lp`` or ``.mps`` file (through PuLP).
     check
@@ -92,6 +97,7 @@ def solve(
     Result
         Status, plan, figures, shadow prices; for an infeasible instance, a diagnosis.
     """
+    budget = Budget(time_limit)
     t0 = time.perf_counter()
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     if objective is not None:
@@ -101,12 +107,13 @@ def solve(
     d = build_data(inst)
     run, why = choose_method(d, method)
     if run == "heuristic":
-        return _solve_heuristic(inst, d, why, time_limit=time_limit, seed=seed, check=check, t0=t0)
+        return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0)
     m = build_model(d)
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
 
         _write(m, write_model)
+    opts = SolveOptions(mip_gap=mip_gap, threads=threads, seed=seed)
     if solver.lower() == "highs":
         scaled: Progress | None = None
         if progress is not None:
@@ -119,46 +126,70 @@ def solve(
         if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
-            budget = 0.1 * time_limit if time_limit is not None else 10.0
-            fl = solve_fleet(d, time_limit=budget, seed=seed, model=m)
+            share = budget.share(0.1)
+            fl = solve_fleet(d, time_limit=10.0 if share is None else share, seed=seed, model=m)
             start = fl.v
             why += "; started from the fleet heuristic's plan"
-        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
-        out = solve_highs(m, time_limit=left, mip_gap=mip_gap, threads=threads, progress=scaled, start=start)
+        out = solve_highs(m, opts.with_limit(budget.left()), progress=scaled, start=start, dual_ray=True)
     else:
         from computeplan.solvers.pulp_backend import solve_pulp
 
-        out = solve_pulp(m, solver, time_limit=time_limit, mip_gap=mip_gap)
+        out = solve_pulp(m, solver, opts.with_limit(budget.left()))
     label = run if solver.lower() == "highs" else f"{run} ({solver})"
-    if out.status == "error":
-        raise SolverError(f"the solver failed: {out.message}")
-    if out.status in ("infeasible", "time_limit"):
-        res = Result(instance=d.name, status=Status(out.status), method=label,
-                     objective_name=OBJECTIVE_NAMES[d.objective], objective_value=None,
-                     bound=None if out.bound is None else out.bound * m.scale, gap=None,
-                     solve_seconds=time.perf_counter() - t0)
-        if out.status == "infeasible":
-            res.diagnosis = diagnose(m)
-        res.extra["method_reason"] = why
-        return res
-    assert out.v is not None
+    if out.status in (Termination.ERROR, Termination.UNBOUNDED):
+        raise SolverError(f"the solver failed: {out.message or out.status.value}")
+    if out.v is None:
+        return _no_plan(d, m, out, label, why, budget, t0)
     x, n, z = clean_plan(d, out.v)
     fig = evaluate(d, x, n, z)
-    duals = out if out.row_dual is not None else solve_highs(m.with_integers_fixed(np.concatenate([x, n, z])), relax=True)
-    v = np.concatenate([x, n, z])
+    v = m.layout.join(x=x, n=n, z=z)
     tshadow = cshadow = None
+    duals = out
+    if out.row_dual is None and not stop_requested():
+        duals = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=budget.left()))
     if duals.row_dual is not None and duals.v is not None:
-        tshadow = target_shadow_prices(m, duals.v, duals.row_dual)
-        cshadow = capacity_shadow_prices(m, duals.row_dual)
+        tshadow = m.target_shadow_prices(duals.v, duals.row_dual)
         # A site with every hall off has no marginal kW to price: its value is a discrete
         # hall decision, not a dual.
-        cshadow = np.where(z > 0, cshadow, np.nan)
-    del v
+        cshadow = np.where(z > 0, m.capacity_shadow_prices(duals.row_dual), np.nan)
     bound = None if out.bound is None else out.bound * m.scale
-    status = Status.OPTIMAL if out.status == "optimal" else Status.FEASIBLE
+    status = {Termination.OPTIMAL: Status.OPTIMAL, Termination.INTERRUPTED: Status.INTERRUPTED}.get(
+        out.status, Status.FEASIBLE)
     res = result_from_plan(d, fig, status=status, method=label, bound=bound,
                            seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow)
     res.extra["method_reason"] = why
+    _notes(d, fig, res)
+    if check:
+        _check(inst, res, "the solver's plan")
+    return res
+
+
+def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, budget: Budget,
+             t0: float) -> Result:
+    """A result without a plan: infeasible (with its diagnosis and evidence), stopped at
+    the time limit, or interrupted."""
+    status = {Termination.INFEASIBLE: Status.INFEASIBLE, Termination.INTERRUPTED: Status.INTERRUPTED}.get(
+        out.status, Status.TIME_LIMIT)
+    res = Result(instance=d.name, status=status, method=label,
+                 objective_name=OBJECTIVE_NAMES[d.objective], objective_value=None,
+                 bound=None if out.bound is None else out.bound * m.scale, gap=None,
+                 solve_seconds=time.perf_counter() - t0)
+    if status == Status.INFEASIBLE:
+        res.diagnosis = diagnose(m, budget)
+        if out.dual_ray is not None:
+            res.extra["evidence"] = farkas_evidence(m.row_names(), out.dual_ray)
+    res.extra["method_reason"] = why
+    return res
+
+
+def farkas_evidence(row_names: list[str], ray: Any) -> dict[str, Any]:
+    """The row multipliers that prove an LP infeasible, by row name (zeros dropped)."""
+    y = np.asarray(ray, dtype=float)
+    tol = 1e-12 * max(1.0, float(np.abs(y).max(initial=0.0)))
+    return {"kind": "farkas", "rows": {row_names[r]: float(y[r]) for r in np.flatnonzero(np.abs(y) > tol)}}
+
+
+def _notes(d: ModelData, fig: Any, res: Result) -> None:
     if d.penalty_is_default and not bool(np.all(d.wl_must)):
         res.notes.append(f"unserved_penalty not given: used {d.penalty:.6g} objective units per TFLOPS-hour")
     if fig.indicators["servers_beyond_need"]:
@@ -166,20 +197,21 @@ def solve(
             f"{fig.indicators['servers_beyond_need']:.6g} servers are powered beyond need "
             f"(drawing {fig.indicators['beyond_need_energy_kwh']:.6g} kWh) to meet a target"
         )
-    if check:
-        from computeplan.plan.verify import verify
-
-        problems = verify(inst, res)
-        if problems:
-            raise SolverError("the solver's plan fails the independent check:\n" + "\n".join(problems[:20]))
-    return res
 
 
-def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: float | None, seed: int,
+def _check(inst: Instance, res: Result, what: str) -> None:
+    from computeplan.plan.verify import verify
+
+    problems = verify(inst, res)
+    if problems:
+        raise SolverError(f"{what} fails the independent check:\n" + "\n".join(problems[:20]))
+
+
+def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, seed: int,
                      check: bool, t0: float) -> Result:
     from computeplan.heuristics.fleet.search import solve_fleet
 
-    out = solve_fleet(d, time_limit=time_limit, seed=seed)
+    out = solve_fleet(d, time_limit=budget.left(), seed=seed)
     bound = out.bound * d.horizon if np.isfinite(out.bound) else None
     if out.v is None:
         res = Result(instance=d.name, status=Status.TIME_LIMIT, method="heuristic",
@@ -191,7 +223,7 @@ def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: floa
         return res
     x, n, z = clean_plan(d, out.v)
     fig = evaluate(d, x, n, z)
-    status = Status.FEASIBLE
+    status = Status.INTERRUPTED if stop_requested() else Status.FEASIBLE
     if bound is not None and fig.objective_value - bound <= 1e-9 * max(1.0, abs(fig.objective_value)):
         status = Status.OPTIMAL
     res = result_from_plan(d, fig, status=status, method="heuristic", bound=bound,
@@ -199,9 +231,5 @@ def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, time_limit: floa
     res.extra["method_reason"] = why
     res.extra["heuristic"] = {k: float(v) for k, v in out.info.items()}
     if check:
-        from computeplan.plan.verify import verify
-
-        problems = verify(inst, res)
-        if problems:
-            raise SolverError("the heuristic's plan fails the independent check:\n" + "\n".join(problems[:20]))
+        _check(inst, res, "the heuristic's plan")
     return res

@@ -12,8 +12,7 @@ from __future__ import annotations
 import html
 import io
 import json
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,13 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from computeplan.errors import UsageError
+from computeplan.model.indicators import OBJECTIVE_UNITS as UNITS
+from computeplan.model.targets import TARGETS, site_key
 from computeplan.plan.result import Result, atomic_write_text
-from computeplan.present.summary import UNITS, tier_table
+from computeplan.present.fmt import fmt
+from computeplan.present.tables import indicator_rows, tier_table
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e7d32", "#c62828", "#1f5f99", "#9e9e9e", "#ef6c00"
-TARGET_INDICATOR = {"fleet_pue_max": "fleet_pue", "ece_min": "ece_gflops_per_w",
-                    "renewable_share_min": "renewable_share", "carbon_max": "carbon_t",
-                    "output_per_kwh_min": "output_per_kwh"}
 SWEEP_PANELS = (("objective", "objective"), ("fleet_pue", "fleet PUE"),
                 ("ece_gflops_per_w", "ECE, GFLOPS/W"), ("beyond_need_energy_kwh", "energy beyond need, kWh"))
 
@@ -76,35 +75,6 @@ def _figure(w: float, h: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure,
         ax.grid(axis="both", color="#eeeeee", linewidth=0.6)
         ax.set_axisbelow(True)
     return fig, axes
-
-
-def fmt(x: Any, sig: int = 6) -> str:
-    """A number for a reader: ``sig`` significant digits, thousands separated; ``-`` for
-    missing, ``no limit`` for infinity."""
-    if x is None:
-        return "-"
-    if isinstance(x, (bool, np.bool_)):
-        return "yes" if x else "no"
-    if isinstance(x, (np.integer, np.floating)):
-        x = x.item()
-    if isinstance(x, int):
-        return f"{x:,}"
-    if not isinstance(x, float):
-        return str(x)
-    if math.isnan(x):
-        return "-"
-    if math.isinf(x):
-        return "no limit" if x > 0 else "-no limit"
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if a >= 1e12 or a < 1e-4:
-        return f"{x:.{sig - 1}e}"
-    decimals = max(0, sig - 1 - math.floor(math.log10(a)))
-    text = f"{x:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def sweep_axes(df: pd.DataFrame) -> list[str]:
@@ -168,18 +138,15 @@ def plot_sweep(df: pd.DataFrame, path: str | Path, objective_name: str = "object
 
 
 def _targets_chart(res: Result) -> str | None:
-    rows = [t for t in res.target_list if t.get("value") is not None and t.get("target")]
+    rows = [r for r in indicator_rows(res) if r["target"] and r["margin"] is not None]
     if not rows:
         return None
     names, margins, colours = [], [], []
     for t in rows:
-        T, v = float(t["target"]), float(t["value"])
-        slack = (T - v) if t["name"].endswith("_max") or t["name"].startswith("site_pue_max") else (v - T)
-        if t["name"].startswith("site_pue_max") or t["name"] == "fleet_pue_max":
-            pct = 100.0 * slack / max(T - 1.0, 1e-9)  # margin as a share of the allowed overhead
-        else:
-            pct = 100.0 * slack / abs(T)
-        names.append(t["name"])
+        T, slack = float(t["target"]), float(t["margin"])
+        # a PUE's margin as a share of the allowed overhead (T - 1); others of the target
+        pct = 100.0 * slack / max(abs(T - t["floor"]), 1e-9)
+        names.append(str(t["name"]))
         margins.append(0.0 if abs(pct) < 1e-6 else pct)  # solver noise at a binding target
         colours.append(GREEN if t["met"] else RED)
     fig, axes = _figure(8.5, 0.5 + 0.38 * len(rows))
@@ -223,21 +190,22 @@ def _bar_chart(name: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
 
 def site_caps(res: Result) -> dict[str, float]:
     """Each site's PUE cap (its own key before its tier's), from the result's targets."""
+    spec = next(t for t in TARGETS.values() if t.keyed and t.site_figure == "pue")
     keyed = {t["name"].split(".", 1)[1]: float(t["target"]) for t in res.target_list
-             if str(t["name"]).startswith("site_pue_max.")}
+             if str(t["name"]).startswith(spec.name + ".")}
     out = {}
     for s in res.site_records:
-        if s["id"] in keyed:
-            out[s["id"]] = keyed[s["id"]]
-        elif s.get("tier") in keyed:
-            out[s["id"]] = keyed[s["tier"]]
+        key = site_key(s["id"], str(s.get("tier")), keyed)
+        if key is not None:
+            out[s["id"]] = keyed[key]
     return out
 
 
 def _sites_chart(res: Result) -> str:
     s = res.sites
     caps = site_caps(res)
-    fleet_cap = next((float(t["target"]) for t in res.target_list if t["name"] == "fleet_pue_max"), None)
+    fleet = next(t.name for t in TARGETS.values() if t.indicator == "fleet_pue")
+    fleet_cap = next((float(t["target"]) for t in res.target_list if t["name"] == fleet), None)
     n = len(s)
     fig, axes = _figure(10, 0.9 + 0.27 * n, 2, 1)
     yy = np.arange(n)
@@ -350,27 +318,8 @@ def _section(sid: str, title: str, body: str) -> str:
 
 def _indicators_section(res: Result) -> str:
     ind = res.indicators
-    targets = {t["name"]: t for t in res.target_list}
-    rows = []
-    for tname, iname in TARGET_INDICATOR.items():
-        t = targets.get(tname)
-        val = ind.get(iname)
-        if t is None:
-            rows.append({"indicator": iname, "value": val, "target": None, "met": "-", "margin": None,
-                         "shadow": None})
-            continue
-        margin = None if val is None else (t["target"] - val if tname.endswith("_max") else val - t["target"])
-        if margin is not None and abs(margin) <= 1e-9 * max(abs(t["target"]), 1.0):
-            margin = 0.0  # binding: the rest is solver noise
-        rows.append({"indicator": iname, "value": val, "target": t["target"], "met": "met" if t["met"] else "missed",
-                     "margin": margin, "shadow": t.get("shadow_price")})
-    for name, t in targets.items():
-        if name in TARGET_INDICATOR:
-            continue
-        margin = None if t["value"] is None else t["target"] - t["value"]
-        rows.append({"indicator": name.replace("site_pue_max.", "worst site PUE, "), "value": t["value"],
-                     "target": t["target"], "met": "met" if t["met"] else "missed", "margin": margin,
-                     "shadow": t.get("shadow_price")})
+    rows = [{**row, "met": "-" if row["met"] is None else ("met" if row["met"] else "missed"),
+             "shadow": row["shadow_price"]} for row in indicator_rows(res)]
     df = pd.DataFrame(rows)
     table = _table(df, ["indicator", "value", "target", "met", "margin", "shadow"],
                    ["indicator", "value", "target", "met", "margin", "shadow price (objective per unit of target)"],
@@ -519,7 +468,7 @@ def build_report(
         if res.indicators.get(k) is not None:
             head_cards.append((k, fmt(res.indicators[k])))
     head_cards.append(("solve time", f"{res.solve_seconds:.2f} s"))
-    if res.status.has_plan:
+    if res.has_plan:
         sections.append(("indicators", "Indicators against targets", _indicators_section(res)))
         sections.append(("tiers", "Energy and carbon per tier and per site", _tiers_section(res)))
         sections.append(("sites", "Sites: utilisation, and PUE against its cap", _sites_section(res)))
@@ -575,14 +524,15 @@ def write_report(
     output: str | Path,
     *,
     folder: str | Path | None = None,
-    instance: Any = None,
+    capacity: Callable[[Result], pd.DataFrame] | None = None,
 ) -> Path:
     """Write the HTML report of a result (a :class:`Result`, a ``result.json`` or its folder).
 
     The folder (``folder``, or the one holding ``result.json``) is searched for
     ``sweep.csv``/``.parquet``, ``headroom.json``, ``outage.csv``/``.parquet`` and
     ``capacity.csv``/``.parquet``; each one found adds its section. When no capacity table
-    is there and ``instance`` is given, the capacity value (with ranges) is computed.
+    is there, ``capacity(result)`` (when given) provides it: the report itself solves
+    nothing.
     """
     if isinstance(source, Result):
         res = source
@@ -597,25 +547,21 @@ def write_report(
         except (OSError, ValueError, KeyError) as e:
             raise UsageError(f"{rj}: not a readable computeplan result: {e}") from None
         base = Path(folder) if folder is not None else rj.parent
-    sweep = outage = capacity = None
+    sweep = outage = cap_table = None
     headroom: dict[str, Any] | None = None
     if base is not None and base.is_dir():
         sweep = _read_table(base, "sweep")
         outage = _read_table(base, "outage")
-        capacity = _read_table(base, "capacity")
+        cap_table = _read_table(base, "capacity")
         hj = base / "headroom.json"
         if hj.is_file():
             try:
                 headroom = json.loads(hj.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 raise UsageError(f"{hj}: not readable JSON: {e}") from None
-    if capacity is None and instance is not None and res.status.has_plan:
-        from computeplan.analysis import capacity_value
-        from computeplan.plan.evaluate import OBJECTIVE_NAMES
-
-        objective = {v: k for k, v in OBJECTIVE_NAMES.items()}.get(res.objective_name)
-        capacity = capacity_value(instance, res, objective=objective)
-    text = build_report(res, sweep=sweep, headroom=headroom, outage=outage, capacity=capacity)
+    if cap_table is None and capacity is not None and res.has_plan:
+        cap_table = capacity(res)
+    text = build_report(res, sweep=sweep, headroom=headroom, outage=outage, capacity=cap_table)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(out, text)

@@ -2,52 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from computeplan.io.schema import Instance
+from computeplan.model.indicators import OBJECTIVE_UNITS
 from computeplan.plan.result import Result
-
-UNITS = {"energy_kwh": "kWh", "cost": "currency", "carbon_kg": "kg CO2"}
-
-
-def fmt(x: Any, digits: int = 6) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, (int, float)):
-        if x == 0:
-            return "0"
-        if abs(x) >= 1e6 or abs(x) < 1e-3:
-            return f"{x:.{digits - 2}e}"
-        text = f"{x:,.{max(0, digits - len(str(int(abs(x)))))}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return str(x)
-
-
-def tier_table(res: Result) -> pd.DataFrame:
-    """Energy, IT power and utilisation per tier."""
-    s = res.sites
-    if s.empty:
-        return pd.DataFrame()
-    g = s.groupby("tier", sort=False).agg(
-        sites=("id", "count"), it_kw=("it_kw", "sum"), facility_kw=("facility_kw", "sum"),
-        energy_kwh=("energy_kwh", "sum"), carbon_t=("carbon_t", "sum"),
-    )
-    g["pue"] = g["facility_kw"] / g["it_kw"].where(g["it_kw"] > 0)
-    util = []
-    for tier in g.index:
-        rows = res.pools[res.pools["site"].isin(s.loc[s["tier"] == tier, "id"])] if not res.pools.empty else res.pools
-        busy = float(rows["busy_servers"].sum()) if not rows.empty else 0.0
-        inst = float(rows["installed"].sum()) if not rows.empty else 0.0
-        util.append(busy / inst if inst > 0 else None)
-    g["utilisation_of_used_pools"] = util
-    return g.reset_index()
+from computeplan.present.fmt import fmt
+from computeplan.present.tables import indicator_rows, tier_table
 
 
 def print_summary(res: Result, console: Console | None = None) -> None:
@@ -57,7 +19,7 @@ def print_summary(res: Result, console: Console | None = None) -> None:
     head.add_row("instance", res.instance)
     head.add_row("status", f"[{colour}]{res.status.value}[/]  (method {res.method})")
     if res.objective_value is not None:
-        unit = UNITS.get(res.objective_name, "")
+        unit = OBJECTIVE_UNITS.get(res.objective_name, "")
         head.add_row("objective", f"{res.objective_name} = {fmt(res.objective_value, 9)} {unit}")
         head.add_row("bound / gap", f"{fmt(res.bound, 9)} / {fmt(res.gap)}")
     head.add_row("solve time", f"{res.solve_seconds:.2f} s")
@@ -71,27 +33,13 @@ def print_summary(res: Result, console: Console | None = None) -> None:
         t = Table(title="Indicators against targets", title_justify="left")
         for col in ("indicator", "value", "target", "met", "margin", "shadow price"):
             t.add_column(col, justify="right" if col not in ("indicator",) else "left")
-        by_ind = {"fleet_pue_max": "fleet_pue", "ece_min": "ece_gflops_per_w", "renewable_share_min": "renewable_share",
-                  "carbon_max": "carbon_t", "output_per_kwh_min": "output_per_kwh"}
-        targets = {r["name"]: r for r in res.target_list}
-        shown = set()
-        for tname, iname in by_ind.items():
-            tr = targets.get(tname)
-            val = res.indicators.get(iname)
-            if tr is None:
-                t.add_row(iname, fmt(val), "-", "-", "-", "-")
+        for row in indicator_rows(res):
+            if row["target"] is None:
+                t.add_row(row["indicator"], fmt(row["value"]), "-", "-", "-", "-")
                 continue
-            shown.add(tname)
-            margin = None if val is None else (tr["target"] - val if tname.endswith("_max") else val - tr["target"])
-            met = "[green]met[/]" if tr["met"] else "[red]missed[/]"
-            t.add_row(iname, fmt(val), fmt(tr["target"]), met, fmt(margin), fmt(tr["shadow_price"]))
-        for tname, tr in targets.items():
-            if tname in shown:
-                continue
-            met = "[green]met[/]" if tr["met"] else "[red]missed[/]"
-            margin = None if tr["value"] is None else tr["target"] - tr["value"]
-            t.add_row(tname.replace("site_pue_max.", "site PUE, "), fmt(tr["value"]), fmt(tr["target"]), met,
-                      fmt(margin), fmt(tr["shadow_price"]))
+            met = "[green]met[/]" if row["met"] else "[red]missed[/]"
+            t.add_row(row["indicator"], fmt(row["value"]), fmt(row["target"]), met, fmt(row["margin"]),
+                      fmt(row["shadow_price"]))
         for key in ("energy_kwh", "cost", "served_tflops", "unserved_tflops", "beyond_need_energy_kwh"):
             t.add_row(key, fmt(res.indicators.get(key)), "", "", "", "")
         con.print(t)

@@ -1,25 +1,99 @@
-"""HiGHS through highspy: the model passed as CSR arrays in one call."""
+"""The HiGHS adapter: the only module that imports highspy.
+
+A :class:`~computeplan.solvers.LinearProgram` is passed as CSC arrays in one call;
+the answer is read from ``getModelStatus()`` (``run()`` returns OK even for an
+infeasible model) and mapped to :class:`~computeplan.solvers.Termination`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import highspy
 import numpy as np
 from numpy.typing import NDArray
 
-from computeplan.model.build import Model
-from computeplan.solvers import Progress, SolveOutcome
+from computeplan.solvers import (
+    LinearProgram,
+    Program,
+    Progress,
+    Ranging,
+    SolveOptions,
+    SolveOutcome,
+    Termination,
+    finite,
+)
+from computeplan.solvers.interrupt import stop_requested
+
+_banner_lock = threading.Lock()
+_banner_done = False
 
 
-def _lp(m: Model, integer: NDArray[np.bool_] | None = None) -> highspy.HighsLp:
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what C code writes to file descriptor 1 to 2 instead, for a moment.
+
+    HiGHS 1.16 prints a banner on stdout when the first ``Highs`` object is created,
+    whatever its options; computeplan's stdout carries only what a command promises.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
+    """A silent HiGHS object with ``options`` set."""
+    global _banner_done
+    if not _banner_done:
+        with _banner_lock, _stdout_to_stderr():
+            h = highspy.Highs()
+            _banner_done = True
+    else:
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    o = options or SolveOptions()
+    if o.time_limit is not None:
+        h.setOptionValue("time_limit", float(max(o.time_limit, 0.0)))
+    h.setOptionValue("mip_rel_gap", float(o.mip_gap))
+    h.setOptionValue("random_seed", int(o.seed))
+    if o.tolerance is not None:
+        for name in ("mip_feasibility_tolerance", "primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(name, float(o.tolerance))
+    if o.threads:
+        h.setOptionValue("threads", int(o.threads))
+    if not o.presolve:
+        h.setOptionValue("presolve", "off")
+    return h
+
+
+def to_highs_lp(m: LinearProgram, integer: NDArray[np.bool_] | None = None) -> highspy.HighsLp:
+    """The program as a ``HighsLp`` in column-wise form."""
     lp = highspy.HighsLp()
-    lp.num_col_ = m.n_cols
-    lp.num_row_ = m.n_rows
-    lp.col_cost_ = m.c
-    lp.offset_ = m.offset
-    lp.col_lower_ = m.col_lo
-    lp.col_upper_ = m.col_hi
+    lp.num_col_ = len(m.c)
+    lp.num_row_ = m.A.shape[0]
+    lp.col_cost_ = np.asarray(m.c, dtype=float)
+    lp.offset_ = float(m.offset)
+    lp.col_lower_ = np.asarray(m.col_lo, dtype=float)
+    lp.col_upper_ = np.asarray(m.col_hi, dtype=float)
     inf = highspy.kHighsInf
     lp.row_lower_ = np.where(np.isinf(m.row_lo), -inf, m.row_lo)
     lp.row_upper_ = np.where(np.isinf(m.row_hi), inf, m.row_hi)
@@ -28,6 +102,8 @@ def _lp(m: Model, integer: NDArray[np.bool_] | None = None) -> highspy.HighsLp:
     lp.a_matrix_.start_ = A.indptr
     lp.a_matrix_.index_ = A.indices
     lp.a_matrix_.value_ = A.data
+    lp.a_matrix_.num_col_ = len(m.c)
+    lp.a_matrix_.num_row_ = m.A.shape[0]
     integ = m.integer if integer is None else integer
     if np.any(integ):
         lp.integrality_ = [
@@ -36,82 +112,146 @@ def _lp(m: Model, integer: NDArray[np.bool_] | None = None) -> highspy.HighsLp:
     return lp
 
 
-def solve_highs(
-    m: Model,
-    *,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-9,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    start: NDArray[np.float64] | None = None,
-    relax: bool = False,
-) -> SolveOutcome:
-    """Solve ``m`` (its LP relaxation when ``relax``) with HiGHS."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    if threads:
-        h.setOptionValue("threads", int(threads))
-    integer = np.zeros(m.n_cols, dtype=bool) if relax else m.integer
-    h.passModel(_lp(m, integer))
-    is_mip = bool(np.any(integer))
-    if progress is not None and is_mip:
-        def _cb(_type: object, _msg: str, data: object, _out: object, _user: object) -> None:
-            d = data
-            inc = getattr(d, "mip_primal_bound", None)
-            bnd = getattr(d, "mip_dual_bound", None)
-            inc_v = float(inc) if inc is not None and abs(float(inc)) < 1e300 else None
-            bnd_v = float(bnd) if bnd is not None and abs(float(bnd)) < 1e300 else None
-            progress(float(getattr(d, "running_time", 0.0)), inc_v, bnd_v)
+def _watch(h: highspy.Highs, is_mip: bool, progress: Progress | None) -> None:
+    """Progress lines for a MILP, and a stop when Ctrl-C or SIGTERM asks for one."""
 
-        try:
-            h.setCallback(_cb, None)
-            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
-        except Exception:  # progress is a convenience; never fail a solve over it
-            pass
+    def cb(kind: Any, _msg: str, data: Any, data_in: Any, _user: Any) -> None:
+        if stop_requested():
+            with contextlib.suppress(Exception):
+                data_in.user_interrupt = True
+        if progress is not None and kind == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            progress(float(getattr(data, "running_time", 0.0)), finite(getattr(data, "mip_primal_bound", None)),
+                     finite(getattr(data, "mip_dual_bound", None)))
+
+    with contextlib.suppress(Exception):  # progress and interrupts are conveniences
+        h.setCallback(cb, None)
+        kinds = [highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt,
+                 highspy.cb.HighsCallbackType.kCallbackIpmInterrupt]
+        if is_mip:
+            kinds.append(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+        for k in kinds:
+            h.startCallback(k)
+
+
+_MS = highspy.HighsModelStatus
+_LIMITS = (_MS.kTimeLimit, _MS.kIterationLimit, _MS.kSolutionLimit, _MS.kObjectiveBound, _MS.kObjectiveTarget)
+
+
+def solve_highs(
+    m: LinearProgram,
+    options: SolveOptions | None = None,
+    *,
+    start: NDArray[np.float64] | None = None,
+    progress: Progress | None = None,
+    ranging: bool = False,
+    dual_ray: bool = False,
+) -> SolveOutcome:
+    """Solve ``m`` (its LP relaxation when ``options.relax``) with HiGHS.
+
+    ``start`` is a MIP start (a full column vector); ``ranging`` adds right-hand-side
+    ranging of an LP's rows; ``dual_ray`` asks, for an infeasible LP, for the row
+    multipliers that prove it (a Farkas certificate).
+    """
+    o = options or SolveOptions()
+    t0 = time.perf_counter()
+    if stop_requested():
+        return SolveOutcome(Termination.INTERRUPTED, None, None, None, 0.0)
+    h = new_highs(o)
+    integer = np.zeros(len(m.c), dtype=bool) if o.relax else np.asarray(m.integer, dtype=bool)
+    h.passModel(to_highs_lp(m, integer))
+    is_mip = bool(np.any(integer))
+    _watch(h, is_mip, progress)
     if start is not None and is_mip:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(start, dtype=float))
         sol.value_valid = True
         h.setSolution(sol)
-    t0 = time.perf_counter()
     h.run()
-    secs = time.perf_counter() - t0
     st = h.getModelStatus()
-    MS = highspy.HighsModelStatus
     info = h.getInfo()
     has_sol = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    if st == MS.kUnboundedOrInfeasible and not has_sol:
+    if st == _MS.kUnboundedOrInfeasible and not has_sol:
         # Presolve could not tell which: ask again without it.
         h.setOptionValue("presolve", "off")
         h.run()
         st = h.getModelStatus()
         info = h.getInfo()
         has_sol = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    if st == MS.kOptimal:
-        status = "optimal"
-    elif st in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
-        status = "infeasible"
-    elif st in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt, MS.kSolutionLimit):
-        status = "feasible" if has_sol else "time_limit"
+    secs = time.perf_counter() - t0
+    bound = finite(info.mip_dual_bound) if is_mip else None
+    extra = {"nodes": float(info.mip_node_count)} if is_mip else {"iterations": float(info.simplex_iteration_count)}
+    if st == _MS.kOptimal:
+        status = Termination.OPTIMAL
+    elif st == _MS.kInfeasible or (st == _MS.kUnboundedOrInfeasible and not has_sol):
+        ray = _dual_ray(h, m) if dual_ray and not is_mip else None
+        return SolveOutcome(Termination.INFEASIBLE, None, None, bound, secs, dual_ray=ray, info=extra)
+    elif st == _MS.kUnbounded:
+        return SolveOutcome(Termination.UNBOUNDED, None, None, None, secs, info=extra)
+    elif st == _MS.kInterrupt:
+        status = Termination.INTERRUPTED
+    elif st in _LIMITS:
+        status = Termination.FEASIBLE if has_sol else Termination.TIME_LIMIT
     else:
-        return SolveOutcome("error", None, None, None, secs, message=h.modelStatusToString(st))
-    if status in ("infeasible", "time_limit"):
-        bound = float(info.mip_dual_bound) if is_mip and abs(info.mip_dual_bound) < 1e300 else None
-        return SolveOutcome(status, None, None, bound, secs)
+        return SolveOutcome(Termination.ERROR, None, None, None, secs, message=h.modelStatusToString(st), info=extra)
+    if not has_sol:
+        return SolveOutcome(status, None, None, bound, secs, info=extra)
     sol = h.getSolution()
     v = np.asarray(sol.col_value, dtype=float)
     obj = float(info.objective_function_value)
-    if is_mip:
-        bound = float(info.mip_dual_bound)
-    else:
-        bound = obj
-    row_dual = np.asarray(sol.row_dual, dtype=float) if sol.dual_valid else None
-    col_dual = np.asarray(sol.col_dual, dtype=float) if sol.dual_valid else None
-    return SolveOutcome(status, v, obj, bound, secs, row_dual=None if is_mip else row_dual,
-                        col_dual=None if is_mip else col_dual)
+    if not is_mip:
+        bound = obj if status == Termination.OPTIMAL else None
+    lp_duals = sol.dual_valid and not is_mip
+    out = SolveOutcome(status, v, obj, bound, secs,
+                       row_dual=np.asarray(sol.row_dual, dtype=float) if lp_duals else None,
+                       col_dual=np.asarray(sol.col_dual, dtype=float) if lp_duals else None, info=extra)
+    if ranging and lp_duals and status == Termination.OPTIMAL:
+        out.ranging = _ranging(h)
+    return out
+
+
+def _dual_ray(h: highspy.Highs, m: LinearProgram) -> NDArray[np.float64] | None:
+    """The row multipliers HiGHS proves infeasibility with, or None when it has none."""
+    try:
+        h.setOptionValue("presolve", "off")
+        h.run()
+        status, has, ray = h.getDualRay()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    if status != highspy.HighsStatus.kOk or not has:
+        return None
+    y = np.asarray(ray, dtype=float)
+    return y if y.shape == (m.A.shape[0],) else None
+
+
+def _ranging(h: highspy.Highs) -> Ranging | None:
+    status, rng = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return None
+    basis = h.getBasis()
+    basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in basis.row_status], dtype=bool)
+    return Ranging(np.asarray(rng.row_bound_dn.value_, dtype=float), np.asarray(rng.row_bound_up.value_, dtype=float),
+                   basic)
+
+
+def read_program(path: str | Path) -> Program:
+    """An LP or MPS file read back by HiGHS, as a :class:`Program` (for round-trip checks)."""
+    import scipy.sparse as sp
+
+    h = new_highs()
+    status = h.readModel(str(path))
+    if status == highspy.HighsStatus.kError:
+        raise ValueError(f"{path}: HiGHS could not read the model")
+    lp = h.getLp()
+    A = sp.csc_matrix((np.asarray(lp.a_matrix_.value_), np.asarray(lp.a_matrix_.index_),
+                       np.asarray(lp.a_matrix_.start_)), shape=(lp.num_row_, lp.num_col_))
+    integ = np.array([t == highspy.HighsVarType.kInteger for t in lp.integrality_], dtype=bool) \
+        if len(lp.integrality_) else np.zeros(lp.num_col_, dtype=bool)
+    sign = -1.0 if lp.sense_ == highspy.ObjSense.kMaximize else 1.0
+
+    def inf(a: Any) -> NDArray[np.float64]:
+        x = np.asarray(a, dtype=float)
+        return np.where(np.abs(x) >= highspy.kHighsInf, np.sign(x) * np.inf, x)
+
+    return Program(c=sign * np.asarray(lp.col_cost_, dtype=float), offset=sign * float(lp.offset_), A=A.tocsr(),
+                   row_lo=inf(lp.row_lower_), row_hi=inf(lp.row_upper_), col_lo=inf(lp.col_lower_),
+                   col_hi=inf(lp.col_upper_), integer=integ)

@@ -1,7 +1,9 @@
-"""The same model through PuLP: CBC and every solver PuLP drives, and LP/MPS export.
+"""The PuLP adapter: CBC and every solver PuLP drives, and LP/MPS export.
 
-The matrix is the one :func:`computeplan.build.build_model` made; PuLP only receives it
-row by row, so the two back-ends always solve the same model.
+The matrix is the one :func:`computeplan.model.build.build_model` made; PuLP only
+receives it row by row, so the two back-ends always solve the same model. An exported
+model's objective is in the result's units (the built model's per-hour objective times
+the horizon), so another solver reports the same objective value as ``result.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pulp
 
 from computeplan.errors import SolverError
 from computeplan.model.build import Model
-from computeplan.solvers import SolveOutcome
+from computeplan.solvers import SolveOptions, SolveOutcome, Termination
 
 SOLVER_NAMES = {
     "cbc": "PULP_CBC_CMD",
@@ -44,8 +46,10 @@ def _safe(name: str, seen: set[str]) -> str:
     return out
 
 
-def to_pulp(m: Model, *, relax: bool = False) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[str]]:
-    """The model as a PuLP problem with readable, LP-file-safe names."""
+def to_pulp(m: Model, *, relax: bool = False,
+            objective_scale: float = 1.0) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[str]]:
+    """The model as a PuLP problem with readable, LP-file-safe names; the objective is
+    multiplied by ``objective_scale``."""
     prob = pulp.LpProblem(_BAD.sub("_", m.data.name) or "computeplan", pulp.LpMinimize)
     seen: set[str] = set()
     cols = []
@@ -54,7 +58,8 @@ def to_pulp(m: Model, *, relax: bool = False) -> tuple[pulp.LpProblem, list[pulp
         cols.append(pulp.LpVariable(_safe(name, seen), lowBound=float(m.col_lo[k]), upBound=float(m.col_hi[k]),
                                     cat=pulp.LpInteger if integer else pulp.LpContinuous))
     nz = np.flatnonzero(m.c)
-    prob += pulp.LpAffineExpression([(cols[k], float(m.c[k])) for k in nz]) + m.offset, "objective"
+    s = float(objective_scale)
+    prob += pulp.LpAffineExpression([(cols[k], s * float(m.c[k])) for k in nz]) + s * m.offset, "objective"
     A = m.A.tocsr()
     row_names: list[str] = []
     rseen: set[str] = set()
@@ -75,9 +80,10 @@ def to_pulp(m: Model, *, relax: bool = False) -> tuple[pulp.LpProblem, list[pulp
 
 
 def write_model(m: Model, path: str | Path) -> Path:
-    """Write the model as an LP (``.lp``) or MPS (``.mps``) file."""
+    """Write the model as an LP (``.lp``) or MPS (``.mps``) file, objective in the
+    result's units (``objective.value`` of ``result.json`` is its optimum)."""
     p = Path(path)
-    prob, _, _ = to_pulp(m)
+    prob, _, _ = to_pulp(m, objective_scale=m.scale)
     if p.suffix.lower() == ".mps":
         prob.writeMPS(str(p))
     else:
@@ -85,15 +91,17 @@ def write_model(m: Model, path: str | Path) -> Path:
     return p
 
 
-def solve_pulp(m: Model, solver: str = "cbc", *, time_limit: float | None = None, mip_gap: float = 1e-9,
+def solve_pulp(m: Model, solver: str = "cbc", options: SolveOptions | None = None, *,
                msg: bool = False) -> SolveOutcome:
     """Solve with a solver PuLP drives (``cbc``, ``glpk``, ``cplex``, ``gurobi``, ...)."""
+    o = options or SolveOptions()
+    time_limit = o.time_limit
     pname = SOLVER_NAMES.get(solver.lower(), solver)
     kwargs: dict[str, object] = {"msg": msg}
     if time_limit is not None:
-        kwargs["timeLimit"] = float(time_limit)
+        kwargs["timeLimit"] = max(1.0, float(time_limit))
     if bool(np.any(m.integer)):
-        kwargs["gapRel"] = float(mip_gap)
+        kwargs["gapRel"] = float(o.mip_gap)
     try:
         s = pulp.getSolver(pname, **kwargs)
     except Exception as e:
@@ -108,18 +116,18 @@ def solve_pulp(m: Model, solver: str = "cbc", *, time_limit: float | None = None
     # PuLP's status says "Optimal" after a time-out with a solution: read sol_status.
     sol_status = prob.sol_status
     if sol_status == pulp.LpSolutionOptimal:
-        status = "optimal"
+        status = Termination.OPTIMAL
     elif sol_status == pulp.LpSolutionIntegerFeasible:
-        status = "feasible"
+        status = Termination.FEASIBLE
     elif sol_status in (pulp.LpSolutionInfeasible,) or prob.status == pulp.LpStatusInfeasible:
-        status = "infeasible"
+        status = Termination.INFEASIBLE
     elif sol_status == pulp.LpSolutionNoSolutionFound:
-        status = "time_limit" if time_limit is not None else "infeasible"
+        status = Termination.TIME_LIMIT if time_limit is not None else Termination.INFEASIBLE
     else:
-        return SolveOutcome("error", None, None, None, secs, message=pulp.LpStatus[prob.status])
-    if status in ("infeasible", "time_limit"):
+        return SolveOutcome(Termination.ERROR, None, None, None, secs, message=pulp.LpStatus[prob.status])
+    if status in (Termination.INFEASIBLE, Termination.TIME_LIMIT):
         return SolveOutcome(status, None, None, None, secs)
     v = np.array([c.value() if c.value() is not None else 0.0 for c in cols], dtype=float)
     obj = float(m.c @ v + m.offset)
-    bound = obj if status == "optimal" else None
+    bound = obj if status == Termination.OPTIMAL else None
     return SolveOutcome(status, v, obj, bound, secs)

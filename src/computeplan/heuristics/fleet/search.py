@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData
+from computeplan.model.layout import plan_layout
+from computeplan.solvers import SolveOptions, Termination
 from computeplan.solvers.highs import solve_highs
 
 F64 = NDArray[np.float64]
@@ -194,8 +196,8 @@ class FleetOutcome:
 
 def _fixed_lp(m: Model, v: F64) -> F64 | None:
     """Re-optimise divisible shares and servers on with halls and indivisible choices fixed."""
-    out = solve_highs(m.with_integers_fixed(v), relax=True)
-    return out.v if out.v is not None and out.status in ("optimal", "feasible") else None
+    out = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True))
+    return out.v if out.v is not None and out.status in (Termination.OPTIMAL, Termination.FEASIBLE) else None
 
 
 def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
@@ -257,7 +259,7 @@ def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
     # halls forced open by the caller (fa.site_cap) stay open
     z = np.maximum(z, np.where(d.site_can_idle & ~fa.site_idle, np.round(fa.site_cap / d.site_hall_kw), 0))
     z = np.where(d.site_can_idle, z, d.site_halls)
-    return np.concatenate([x, n, z.astype(float)]), info, cost
+    return plan_layout(d).join(x=x, n=n, z=z.astype(float)), info, cost
 
 
 def _objective(m: Model, v: F64) -> float:
@@ -297,11 +299,10 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     if v is not None:
         candidates.append(v)
     if m is not None and d.n_cand <= lp_guided_max and bool(np.any(d.site_can_idle)):
-        lp = solve_highs(m, relax=True, time_limit=max(1.0, 0.5 * (budget - (time.perf_counter() - t0))))
-        if lp.status == "optimal" and lp.objective is not None:
+        lp = solve_highs(m, SolveOptions(relax=True, time_limit=max(1.0, 0.5 * (budget - (time.perf_counter() - t0)))))
+        if lp.status == Termination.OPTIMAL and lp.objective is not None and lp.v is not None:
             bound = max(bound, lp.objective)
-            K, P = d.n_cand, d.n_pools
-            z_lp = np.ceil(lp.v[K + P :] - 1e-6).clip(0, d.site_halls)  # type: ignore[index]
+            z_lp = np.ceil(m.split(lp.v)["z"] - 1e-6).clip(0, d.site_halls)
             forced = FleetArrays(**{**fa.__dict__, "site_idle": np.zeros_like(fa.site_idle),
                                     "site_cap": np.where(d.site_can_idle, z_lp * d.site_hall_kw, fa.site_cap),
                                     "fixed_const": float(np.sum(fa.hall_cost * np.where(d.site_can_idle, z_lp, d.site_halls)))})
@@ -320,7 +321,7 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
             pv_opt = _fixed_lp(m, cand)
             if pv_opt is None and d.targets:
                 v_all = cand.copy()
-                v_all[d.n_cand + d.n_pools :] = d.site_halls  # every hall on: most room for the targets
+                v_all[m.layout["z"]] = d.site_halls  # every hall on: most room for the targets
                 pv_opt = _fixed_lp(m, v_all)
             if pv_opt is None:
                 if d.targets:

@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import highspy
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
+
+from computeplan.solvers import Program, SolveOptions, Termination
+from computeplan.solvers.highs import solve_highs
 
 __all__ = [
     "GapFormatError",
@@ -45,11 +48,12 @@ Sense = Literal["min", "max"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Status strings shared by the exact and heuristic GAP solvers.
+#: The statuses a GAP solve ends with (values of :class:`~computeplan.solvers.Termination`):
 #: ``optimal``: proven optimal (within the requested gap); ``feasible``: a feasible
 #: assignment whose optimality is not proven; ``infeasible``: proven to have no feasible
 #: assignment; ``time_limit``: the time limit was reached without a feasible assignment.
-STATUSES = ("optimal", "feasible", "infeasible", "time_limit")
+STATUSES = tuple(t.value for t in (Termination.OPTIMAL, Termination.FEASIBLE, Termination.INFEASIBLE,
+                                   Termination.TIME_LIMIT))
 
 # OR-Library's Chu-Beasley files are multi-problem files of minimisation problems,
 # unlike gap1..gap12 (maximisation). The default sense follows the file's documented use.
@@ -383,8 +387,8 @@ def relative_gap(objective: float, bound: float) -> float:
 # ----------------------------------------------------------------------------- MILP
 
 
-def build_gap_lp(problem: GapProblem, integer: bool = True) -> highspy.HighsLp:
-    """The GAP as a HiGHS model, built in bulk in column-wise (CSC) form.
+def build_gap_lp(problem: GapProblem, integer: bool = True) -> Program:
+    """The GAP as a minimisation program (profits negated for ``max``), built in bulk.
 
     Column ``k = i * n + j`` is ``x[i, j]``. Rows ``0..n-1`` are the assignment
     constraints ``sum_i x[i, j] = 1``; rows ``n..n+m-1`` the capacities
@@ -392,44 +396,23 @@ def build_gap_lp(problem: GapProblem, integer: bool = True) -> highspy.HighsLp:
     """
     m, n = problem.m, problem.n
     ncol = m * n
-    agent = np.repeat(np.arange(m, dtype=np.int32), n)
-    job = np.tile(np.arange(n, dtype=np.int32), m)
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = n + m
-    lp.sense_ = highspy.ObjSense.kMinimize if problem.sense == "min" else highspy.ObjSense.kMaximize
-    lp.col_cost_ = problem.cost.ravel().astype(np.float64)
-    lp.col_lower_ = np.zeros(ncol)
-    lp.col_upper_ = np.ones(ncol)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(m, -highspy.kHighsInf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), problem.capacity.astype(np.float64)])
-    index = np.empty(2 * ncol, dtype=np.int32)
-    index[0::2] = job
-    index[1::2] = n + agent
-    value = np.empty(2 * ncol, dtype=np.float64)
-    value[0::2] = 1.0
-    value[1::2] = problem.weight.ravel()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.arange(0, 2 * ncol + 1, 2, dtype=np.int32)
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    lp.a_matrix_.num_col_ = ncol
-    lp.a_matrix_.num_row_ = n + m
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
-    return lp
+    agent = np.repeat(np.arange(m, dtype=np.int64), n)
+    job = np.tile(np.arange(n, dtype=np.int64), m)
+    rows = np.concatenate([job, n + agent])
+    cols = np.concatenate([np.arange(ncol), np.arange(ncol)])
+    vals = np.concatenate([np.ones(ncol), problem.weight.ravel().astype(np.float64)])
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(n + m, ncol))
+    return Program(c=problem.to_min_cost().ravel(), offset=0.0, A=A,
+                   row_lo=np.concatenate([np.ones(n), np.full(m, -np.inf)]),
+                   row_hi=np.concatenate([np.ones(n), problem.capacity.astype(np.float64)]),
+                   col_lo=np.zeros(ncol), col_hi=np.ones(ncol), integer=np.full(ncol, bool(integer)))
 
 
-def _new_highs(time_limit: float | None, threads: int | None, seed: int) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", int(seed))
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(max(time_limit, 0.0)))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    return h
+def _in_sense(problem: GapProblem, value: float | None) -> float:
+    """A minimisation figure back in the problem's own sense (nan when missing)."""
+    if value is None:
+        return math.nan
+    return float(value) if problem.sense == "min" else -float(value)
 
 
 def gap_lp_bound(problem: GapProblem, time_limit: float | None = None) -> float:
@@ -438,13 +421,10 @@ def gap_lp_bound(problem: GapProblem, time_limit: float | None = None) -> float:
     Returns ``inf`` (min) / ``-inf`` (max) when the relaxation is infeasible, ``nan``
     when HiGHS stops before proving optimality.
     """
-    h = _new_highs(time_limit, None, 0)
-    h.passModel(build_gap_lp(problem, integer=False))
-    h.run()
-    status = h.getModelStatus()
-    if status == highspy.HighsModelStatus.kOptimal:
-        return float(h.getInfo().objective_function_value)
-    if status == highspy.HighsModelStatus.kInfeasible:
+    out = solve_highs(build_gap_lp(problem, integer=False), SolveOptions(time_limit=time_limit, tolerance=None))
+    if out.status == Termination.OPTIMAL:
+        return _in_sense(problem, out.objective)
+    if out.status == Termination.INFEASIBLE:
         return math.inf if problem.sense == "min" else -math.inf
     return math.nan
 
@@ -478,66 +458,53 @@ def solve_gap_milp(
     Returns
     -------
     GapSolution
-        Status read from ``getModelStatus()``: ``optimal``, ``infeasible``, ``feasible``
-        (stopped by a limit with an incumbent) or ``time_limit`` (stopped without one).
+        Status read from the solver: ``optimal``, ``infeasible``, ``feasible`` (stopped
+        by a limit with an incumbent) or ``time_limit`` (stopped without one).
     """
     t0 = time.perf_counter()
     m, n = problem.m, problem.n
-    h = _new_highs(time_limit, threads, seed)
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.passModel(build_gap_lp(problem, integer=True))
+    x0 = None
     if start is not None:
         a = _as_assignment(problem, start)
         if np.all((a >= 0) & (a < m)):
-            sol = highspy.HighsSolution()
             x0 = np.zeros(m * n)
             x0[a * n + np.arange(n)] = 1.0
-            sol.col_value = x0.tolist()
-            sol.value_valid = True
-            h.setSolution(sol)
-    h.run()
+    out = solve_highs(build_gap_lp(problem, integer=True),
+                      SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, tolerance=None), start=x0)
     seconds = time.perf_counter() - t0
-
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    S = highspy.HighsModelStatus
     assignment = np.full(n, -1, dtype=np.int64)
     objective = math.nan
     feasible = False
-    if has_solution:
-        x = np.asarray(h.getSolution().col_value).reshape(m, n)
+    if out.v is not None:
+        x = out.v.reshape(m, n)
         assignment = np.argmax(x, axis=0).astype(np.int64)
         feasible = not check_assignment(problem, assignment) and bool(
             np.all(np.abs(x.max(axis=0) - 1.0) < 1e-6)
         )
         objective = gap_objective(problem, assignment) if feasible else math.nan
-
-    bound = float(info.mip_dual_bound) if info.valid else math.nan
-    if not math.isfinite(bound):
-        bound = math.nan
-    if model_status == S.kOptimal and feasible:
-        status = "optimal"
-    elif model_status == S.kInfeasible:
-        status = "infeasible"
+    bound = _in_sense(problem, out.bound)
+    if out.status == Termination.OPTIMAL and feasible:
+        status = Termination.OPTIMAL
+    elif out.status == Termination.INFEASIBLE:
+        status = Termination.INFEASIBLE
     elif feasible:
-        status = "feasible"
+        status = Termination.FEASIBLE
     else:
-        status = "time_limit"
+        status = Termination.TIME_LIMIT
     if problem.integral and math.isfinite(bound):
         # The optimum of an integer-cost GAP is an integer: round the bound inwards.
         bound = math.ceil(bound - 1e-6) if problem.sense == "min" else math.floor(bound + 1e-6)
-    if status == "optimal" and math.isfinite(objective) and math.isnan(bound):
+    if status == Termination.OPTIMAL and math.isfinite(objective) and math.isnan(bound):
         bound = objective
     return GapSolution(
         assignment=assignment,
         objective=objective,
         bound=float(bound),
         gap=relative_gap(objective, bound) if feasible else math.inf,
-        status=status,
+        status=status.value,
         seconds=seconds,
         feasible=feasible,
         method="milp",
-        iterations=int(info.mip_node_count),
-        info={"highs_status": float(int(model_status))},
+        iterations=int(out.info.get("nodes", 0)),
+        info={"solver_status": float(list(Termination).index(out.status))},
     )
