@@ -464,3 +464,35 @@ def test_capacity_value_prices_are_the_results(name: str) -> None:
         else:
             assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
     assert cap["value_per_kw"].is_monotonic_decreasing and cap["rank"].tolist() == list(range(1, len(cap) + 1))
+
+
+# --------------------------------------------------------------------------------------
+# Headroom of the Shanghai example (the README's command)
+# --------------------------------------------------------------------------------------
+def test_shanghai_bisection_point_solves() -> None:
+    # A bisection point of the Shanghai headroom at which HiGHS's MILP presolve gave a
+    # solve error while the ECE row's coefficients (TFLOPS per share) reached 6e5 against
+    # an absolute feasibility tolerance of 1e-9. Target rows are now equilibrated.
+    from computeplan.solvers import SolveOptions, Termination
+    from computeplan.solvers.highs import solve_highs
+
+    inst = analysis.apply_values(computeplan.load_instance(computeplan.example_instance("shanghai-2025")),
+                                 {"demand.scale": 0.9207361180443324})
+    m = build_model(build_data(inst))
+    for t in m.terms:
+        block = m.A[t.rows]
+        assert np.abs(block.data).max() == pytest.approx(1.0)
+    m.c[:] = 0.0
+    out = solve_highs(m, SolveOptions(mip_gap=1.0))
+    assert out.status == Termination.OPTIMAL
+
+
+@pytest.mark.slow
+def test_shanghai_headroom_factor_is_feasible() -> None:
+    inst = computeplan.load_instance(computeplan.example_instance("shanghai-2025"))
+    h = analysis.headroom(inst)
+    assert h.factor is not None and 1.0 < h.factor < 1.2
+    assert h.binding
+    grown = analysis.apply_values(inst, {"demand.scale": h.factor})
+    res = computeplan.solve(grown)
+    assert res.has_plan and computeplan.verify(grown, res) == []

@@ -60,6 +60,14 @@ class Model:
     scale: float  # objective value = scale * (c.v + offset)
     terms: list[TargetTerm] = field(default_factory=list)
 
+    def row_scale(self) -> F64:
+        """The factor each row was multiplied by (target rows are equilibrated; 1 elsewhere):
+        a row as FORMULATION.md writes it is this model's row divided by its factor."""
+        out = np.ones(self.n_rows)
+        for t in self.terms:
+            out[t.rows] = t.scale
+        return out
+
     @property
     def A_it(self) -> sp.csr_matrix:
         return self.ex.A_it

@@ -200,6 +200,7 @@ class TargetTerm:
     upper: NDArray[np.bool_]  # True where the row is ``<= hi``, False for ``>= lo``
     dA: sp.csr_matrix
     db: F64
+    scale: F64  # each row was multiplied by this (row equilibration)
 
     def per_unit(self, v: F64) -> F64:
         """``du/dT - da/dT . v`` per row: how much each row's slack moves per unit of T."""
@@ -217,21 +218,38 @@ def target_rows(ex: Expressions) -> Iterator[tuple[TargetSpec, RowBlock, list[Ta
         base = spec.rows(ex, val)
         if base.block.shape[0] == 0:
             continue
+        # Each row scaled to a largest coefficient of 1: a target row in TFLOPS or kWh
+        # can reach 1e6 per column, far beyond what an absolute feasibility tolerance of
+        # 1e-9 can be held to. Duals, shadow prices and moves are read off the same
+        # scaled rows, so they do not depend on the scale.
+        scale = _row_scale(base.block)
+        base = _scaled(base, scale)
         upper = np.isfinite(base.hi) & ~np.isfinite(base.lo)
         terms = []
         for g in given({spec.name: val}):
             if spec.keyed:
                 assert base.owners is not None
                 sel = np.array([k for k, o in enumerate(base.owners) if o == g.key], dtype=np.int64)
-                bumped = spec.rows(ex, {**dict(val), g.key: g.value + 1.0})
+                bumped = _scaled(spec.rows(ex, {**dict(val), g.key: g.value + 1.0}), scale)
             else:
                 sel = np.arange(base.block.shape[0], dtype=np.int64)
-                bumped = spec.rows(ex, g.value + 1.0)
+                bumped = _scaled(spec.rows(ex, g.value + 1.0), scale)
             dA = sp.csr_matrix((bumped.block - base.block)[sel])
             b_now = np.where(upper, base.hi, base.lo)
             b_next = np.where(upper, bumped.hi, bumped.lo)
-            terms.append(TargetTerm(g, sel, upper[sel], dA, (b_next - b_now)[sel]))
+            terms.append(TargetTerm(g, sel, upper[sel], dA, (b_next - b_now)[sel], scale[sel]))
         yield spec, base, terms
+
+
+def _row_scale(block: sp.csr_matrix) -> F64:
+    """Per row, 1 / its largest coefficient (1 for an empty row)."""
+    big = np.asarray(abs(block).max(axis=1).todense()).ravel()
+    return np.where(big > 0, 1.0 / np.where(big > 0, big, 1.0), 1.0)
+
+
+def _scaled(rows: RowBlock, scale: F64) -> RowBlock:
+    return RowBlock(sp.csr_matrix(sp.diags(scale) @ rows.block), rows.lo * scale, rows.hi * scale, rows.labels,
+                    rows.owners)
 
 
 def shadow_prices(terms: list[TargetTerm], v: F64, row_dual: F64, scale: float) -> dict[str, float]:

@@ -58,7 +58,8 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
         spec = term.given.spec
         w = 1.0 / ((term.given.value or 1.0) * spec.slack_scale(d))
         for k, r in enumerate(term.rows.tolist()):
-            slack(r, -1.0 if term.upper[k] else 1.0, abs(w), "target", k, term)
+            # the weight is per unit of the row as written; the model's row is scaled
+            slack(r, -1.0 if term.upper[k] else 1.0, abs(w) / float(term.scale[k]), "target", k, term)
     # Pool sizes: relax n <= N through a slack column per pool on a new row n - e <= N.
     nE = len(slack_rows)
     slack_block = sp.csr_matrix((slack_signs, (slack_rows, np.arange(nE))), shape=(R, nE))

@@ -177,7 +177,8 @@ def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, bu
     if status == Status.INFEASIBLE:
         res.diagnosis = diagnose(m, budget)
         if out.dual_ray is not None:
-            res.extra["evidence"] = farkas_evidence(m.row_names(), out.dual_ray)
+            # multipliers of the rows as FORMULATION.md writes them (target rows are scaled)
+            res.extra["evidence"] = farkas_evidence(m.row_names(), out.dual_ray * m.row_scale())
     res.extra["method_reason"] = why
     return res
 
