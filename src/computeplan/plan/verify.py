@@ -14,11 +14,10 @@ import contextlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import Instance
-from computeplan.plan.result import Result
 from computeplan.plan.verify_infeasible import check_infeasible_claim
 from computeplan.plan.verify_model import (
     OBJECTIVE_NAMES,
@@ -29,6 +28,9 @@ from computeplan.plan.verify_model import (
     target_value,
     view,
 )
+
+if TYPE_CHECKING:  # the result module belongs to the engine; verify reads only its dict form
+    from computeplan.plan.result import Result
 
 REL = 1e-6  # relative tolerance on reported figures and constraints
 PLAN_STATUSES = ("optimal", "feasible")
@@ -148,7 +150,7 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
     """Every violation of the result ``res`` (a :class:`Result` or the dict of a
     ``result.json``) against ``instance``; ``[]`` when sound."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    d = res.to_dict() if isinstance(res, Result) else res
+    d = res if isinstance(res, dict) else res.to_dict()
     rd = _Reader()
     if not isinstance(d, dict):
         return [f"result: expected an object, found {type(d).__name__}"]
