@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import computeplan
 from computeplan.cli import app
+from computeplan.io.generate import generate_instance
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import Instance
 from computeplan.model.build import build_model
@@ -354,6 +355,14 @@ def _infeasible_instances() -> dict[str, Instance]:
             "idle halls": halls}
 
 
+def _packing() -> Instance:
+    """Indivisible jobs that fit nowhere whole (400 and 300 kW, sites of 600 and 250 kW),
+    although the LP relaxation fits them: infeasible only as a MILP, no Farkas certificate."""
+    inst = load_instance(TEACHING / "indivisible.yaml")
+    a, b = inst.sites
+    return inst.model_copy(update={"sites": [a, b.model_copy(update={"it_capacity_kw": 250.0})]})
+
+
 INFEASIBLE = _infeasible_instances()
 
 
@@ -408,6 +417,25 @@ def test_without_evidence_the_elastic_model_confirms(name: str) -> None:
     assert verify(inst, _claim(inst, None)) == []
 
 
+def test_a_milp_claim_is_confirmed_by_the_elastic_model() -> None:
+    inst = _packing()
+    d = computeplan.solve(inst).to_dict()
+    assert d["status"] == "infeasible" and d["method"] == "milp"
+    assert verify(inst, d) == []
+    relaxed = inst.model_copy(update={"workloads": [w.model_copy(update={"divisible": True}) for w in inst.workloads]})
+    assert computeplan.solve(relaxed).status.value == "optimal"
+    assert _names(verify(relaxed, _claim(relaxed, None)), "the instance is feasible")
+
+
+def test_a_farkas_certificate_at_fleet_scale() -> None:
+    inst = load_instance(computeplan.example_instance("shanghai-2025"))
+    inst = inst.model_copy(update={"targets": inst.targets.model_copy(update={"ece_min": 400.0})})
+    ev = _farkas(inst)
+    assert verify(inst, _claim(inst, ev)) == []
+    scaled = {"kind": "farkas", "rows": {k: (v * 0.5 if k == "ece_min" else v) for k, v in ev["rows"].items()}}
+    assert _names(verify(inst, _claim(inst, scaled)), "does not prove infeasibility")
+
+
 def test_a_forged_certificate_is_rejected() -> None:
     inst = INFEASIBLE["capacity"]
     ev = _farkas(inst)
@@ -446,8 +474,9 @@ def test_the_teaching_infeasible_instance_needs_a_proof() -> None:
 
 @pytest.mark.parametrize("objective", ["energy", "cost", "carbon"])
 def test_the_default_penalty_is_the_engines(objective: str) -> None:
+    generated = load_instance(generate_instance(2000, 20, seed=1, optional_share=0.2))
     for inst in (load_instance(computeplan.example_instance("shanghai-2025")), _optional_short(),
-                 load_instance(TEACHING / "outage-three-sites.yaml")):
+                 load_instance(TEACHING / "outage-three-sites.yaml"), generated):
         inst = inst.model_copy(update={"objective": objective})
         assert default_penalty(inst, site_views(inst)) == pytest.approx(build_data(inst).penalty, rel=1e-12)
         assert view(inst).penalty == pytest.approx(build_data(inst).penalty, rel=1e-12)

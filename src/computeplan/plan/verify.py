@@ -21,9 +21,9 @@ from computeplan.io.schema import Instance
 from computeplan.plan.verify_infeasible import check_infeasible_claim
 from computeplan.plan.verify_model import (
     OBJECTIVE_NAMES,
+    Latency,
     SiteView,
     default_penalty,
-    latency_ms,
     site_views,
     target_value,
     view,
@@ -191,6 +191,7 @@ def _check_assignments(inst: Instance, d: dict[str, Any], rd: _Reader, sites: di
     n_assign: dict[str, int] = defaultdict(int)
     busy: dict[tuple[str, str], float] = defaultdict(float)
     seen: set[tuple[str, str, str]] = set()
+    latency = Latency(inst)
     for label, a in rd.records(d, "assignments", ASSIGNMENT_KEYS,
                                lambda r: f"{r['workload']}@{r['site']}/{r['hardware']}"):
         wid, sid, hid = a["workload"], a["site"], a["hardware"]
@@ -217,7 +218,7 @@ def _check_assignments(inst: Instance, d: dict[str, Any], rd: _Reader, sites: di
         if w.sites is not None and sid not in w.sites:
             rd.bad.append(f"{label}: site not allowed")
         if w.max_latency_ms is not None:
-            lat = latency_ms(inst, w.origin, s.zone)
+            lat = latency(w.origin, s.zone)
             if lat is None or lat > w.max_latency_ms + 1e-9:
                 rd.bad.append(f"{label}: latency {lat} ms over the limit {w.max_latency_ms} ms")
         if not (-1e-9 <= x <= 1 + 1e-9):

@@ -76,23 +76,30 @@ class View:
     penalty: float = 1.0
 
 
-def latency_ms(inst: Instance, za: str, zb: str) -> float | None:
-    """Zone-to-zone latency: an explicit pair (the last one given) overrides; else the hop
-    term within a zone, else coordinates; ``None`` when unknown."""
-    found: float | None = None
-    for a, b, ms in inst.latency_ms:
-        if (a, b) in ((za, zb), (zb, za)):
-            found = float(ms)
-    if found is not None:
-        return found
-    lm = inst.latency_model
-    if za == zb:
-        return float(lm.hop_ms)
-    A, B = inst.zones.get(za), inst.zones.get(zb)
-    if A is None or B is None or not A.has_coordinates or not B.has_coordinates:
-        return None
-    km = haversine_km(A.lat, A.lon, B.lat, B.lon)  # type: ignore[arg-type]
-    return km * lm.route_factor * lm.ms_per_km + lm.hop_ms
+class Latency:
+    """Zone-to-zone latency in ms: an explicit pair (the last one given) overrides; else the
+    hop term within a zone, else coordinates; ``None`` when unknown. Memoised per pair."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.known: dict[tuple[str, str], float | None] = {}
+        for a, b, ms in inst.latency_ms:
+            self.known[(a, b)] = self.known[(b, a)] = float(ms)
+
+    def __call__(self, za: str, zb: str) -> float | None:
+        if (za, zb) not in self.known:
+            self.known[(za, zb)] = self._derive(za, zb)
+        return self.known[(za, zb)]
+
+    def _derive(self, za: str, zb: str) -> float | None:
+        lm = self.inst.latency_model
+        if za == zb:
+            return float(lm.hop_ms)
+        A, B = self.inst.zones.get(za), self.inst.zones.get(zb)
+        if A is None or B is None or not A.has_coordinates or not B.has_coordinates:
+            return None
+        km = haversine_km(A.lat, A.lon, B.lat, B.lon)  # type: ignore[arg-type]
+        return km * lm.route_factor * lm.ms_per_km + lm.hop_ms
 
 
 def site_views(inst: Instance) -> list[SiteView]:
@@ -121,7 +128,7 @@ def _group(w: Workload) -> tuple[object, ...]:
             None if w.tiers is None else tuple(w.tiers), None if w.sites is None else tuple(w.sites))
 
 
-def reach(inst: Instance, sites: list[SiteView], w: Workload) -> list[tuple[SiteView, str, float]]:
+def reach(inst: Instance, sites: list[SiteView], w: Workload, latency: Latency) -> list[tuple[SiteView, str, float]]:
     """The pools workload ``w`` may use (FORMULATION.md section 3): (site, hardware, perf)."""
     out = []
     for s in sites:
@@ -130,7 +137,7 @@ def reach(inst: Instance, sites: list[SiteView], w: Workload) -> list[tuple[Site
         if w.sites is not None and s.id not in w.sites:
             continue
         if w.max_latency_ms is not None:
-            lat = latency_ms(inst, w.origin, s.zone)
+            lat = latency(w.origin, s.zone)
             if lat is None or lat > w.max_latency_ms + 1e-12:
                 continue
         for h in dict.fromkeys(w.hardware):
@@ -143,10 +150,11 @@ def reach(inst: Instance, sites: list[SiteView], w: Workload) -> list[tuple[Site
 def _reach_groups(inst: Instance, sites: list[SiteView]) -> dict[tuple[object, ...], list[tuple[SiteView, str, float]]]:
     """:func:`reach` once per group of workloads that share what decides it."""
     out: dict[tuple[object, ...], list[tuple[SiteView, str, float]]] = {}
+    latency = Latency(inst)
     for w in inst.workloads:
         key = _group(w)
         if key not in out:
-            out[key] = reach(inst, sites, w)
+            out[key] = reach(inst, sites, w, latency)
     return out
 
 
