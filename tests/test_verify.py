@@ -545,3 +545,16 @@ def test_cli_verify_unreadable_result(tmp_path: Path) -> None:
     f.write_text("[1, 2]")
     r = CliRunner().invoke(app, ["verify", str(TEACHING / "one-site.yaml"), str(f)])
     assert r.exit_code == 2
+
+
+@pytest.mark.parametrize(("which", "index", "old", "new", "figure"), [
+    ("optional", 0, "used ", "used 9", "unserved_penalty"),
+    ("pue", 0, "200 servers", "300 servers", "servers_beyond_need"),
+    ("pue", 0, "220000 kWh", "22000 kWh", "beyond_need_energy_kwh"),
+])
+def test_a_figure_stated_in_a_note_is_recomputed(teaching: Any, which: str, index: int, old: str, new: str,
+                                                 figure: str) -> None:
+    inst, d = _case(which, teaching)
+    assert old in d["notes"][index]
+    d["notes"][index] = d["notes"][index].replace(old, new)
+    assert _names(verify(inst, d), f"notes[{index}]: states {figure}")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -410,11 +412,41 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     if bound is not None:
         want_gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
         want_gap = 0.0 if want_gap < 1e-9 else want_gap
+    _check_notes(d, rd, {"unserved_penalty": lambda: None if inst.unserved_penalty is not None
+                         else default_penalty(inst, svs),
+                         "servers_beyond_need": lambda: tot["beyond"],
+                         "beyond_need_energy_kwh": lambda: tot["beyond_kwh"]})
     g = obj.get("gap")
     if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))):
         rd.bad.append(f"objective.gap: expected a number or null, found {g!r}")
     elif (g is None) != (want_gap is None) or (g is not None and want_gap is not None and abs(g - want_gap) > REL):
         rd.bad.append(f"objective.gap: reported {g}, recomputed (value - bound) / |value| = {want_gap}")
+
+
+# Figures the notes state (at 6 significant digits): pattern, then the figure of each group.
+NOTE_FIGURES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"unserved_penalty not given: used (\S+) objective units"), ("unserved_penalty",)),
+    (re.compile(r"^(\S+) servers are powered beyond need \(drawing (\S+) kWh\)"),
+     ("servers_beyond_need", "beyond_need_energy_kwh")),
+)
+
+
+def _check_notes(d: dict[str, Any], rd: _Reader, figures: dict[str, Callable[[], float | None]]) -> None:
+    notes = d.get("notes") or []
+    for k, note in enumerate(notes if isinstance(notes, list) else []):
+        for pattern, names in NOTE_FIGURES:
+            m = pattern.search(str(note))
+            if m is None:
+                continue
+            for name, text in zip(names, m.groups(), strict=True):
+                want = figures[name]()
+                try:
+                    val = float(text)
+                except ValueError:
+                    rd.bad.append(f"notes[{k}]: {name} {text!r} is not a number")
+                    continue
+                if want is None or abs(val - want) > 1e-5 * max(abs(want), 1e-9):
+                    rd.bad.append(f"notes[{k}]: states {name} {text}, recomputed {want}")
 
 
 def _check_targets(inst: Instance, d: dict[str, Any], rd: _Reader, ind: dict[str, float | None],

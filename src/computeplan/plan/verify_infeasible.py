@@ -141,8 +141,9 @@ def confirm_elastic(v: View, time_limit: float = ELASTIC_SECONDS) -> list[str]:
         return [f"status infeasible: could not confirm the claim: the independent elastic check ended {status}"]
     if float(total) > REL:
         return []
-    return ["status infeasible: the independent elastic check finds a plan that needs no slack: the instance "
-            f"is feasible (least total slack {float(total):.3g})"]
+    return ["status infeasible: could not confirm the claim: the independent elastic model serves every "
+            f"must-serve workload and meets every target and capacity with no slack ({float(total):.3g}): "
+            "the instance is feasible"]
 
 
 def check_infeasible_claim(v: View, evidence: Any) -> list[str]:
