@@ -558,3 +558,25 @@ def test_a_figure_stated_in_a_note_is_recomputed(teaching: Any, which: str, inde
     assert old in d["notes"][index]
     d["notes"][index] = d["notes"][index].replace(old, new)
     assert _names(verify(inst, d), f"notes[{index}]: states {figure}")
+
+
+@pytest.mark.parametrize(("path", "value", "figure"), [
+    (("assignments", 0, "workload"), ["w1"], "workload must be text"),
+    (("assignments", 0, "share"), "1", "assignments[w1@s1/t-srv].share"),
+    (("pools",), 5, "pools: expected a list"),
+    (("sites",), {"s1": 1}, "sites: expected a list"),
+    (("sites", 0, "it_kw"), "800", "sites[s1].it_kw"),
+    (("indicators",), [1], "indicators: expected a dict"),
+    (("objective", "bound"), "x", "objective.bound"),
+    (("targets", 0, "met"), "yes", "targets[fleet_pue_max].met"),
+    (("notes",), {"x": 1}, "notes: expected a list"),
+    (("objective",), None, "objective: expected an object"),
+])
+def test_a_malformed_result_is_named_not_a_crash(teaching: Any, path: tuple[Any, ...], value: Any,
+                                                 figure: str) -> None:
+    inst, d = _case("pue", teaching)
+    target = d
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    assert _names(verify(inst, d), figure)

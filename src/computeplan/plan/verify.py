@@ -115,8 +115,10 @@ class _Reader:
             return None
         return val
 
-    def records(self, d: dict[str, Any], key: str, keys: tuple[str, ...], ident: Any) -> list[tuple[str, dict[str, Any]]]:
-        """The section's records with their labels; a record missing a key is reported and skipped."""
+    def records(self, d: dict[str, Any], key: str, keys: tuple[str, ...], ident: Any,
+                names: int) -> list[tuple[str, dict[str, Any]]]:
+        """The section's records with their labels; a record missing a key, or whose first
+        ``names`` keys (its identity) are not text, is reported and skipped."""
         out = []
         for k, rec in enumerate(self.section(d, key, list) or []):
             if not isinstance(rec, dict):
@@ -129,13 +131,15 @@ class _Reader:
             if missing:
                 self.bad.append(f"{label}: missing {', '.join(missing)}")
                 continue
+            odd = [c for c in keys[:names] if not isinstance(rec[c], str)]
+            if odd:
+                self.bad.append(f"{label}: {', '.join(odd)} must be text, found {[rec[c] for c in odd]!r}")
+                continue
             out.append((label, rec))
         return out
 
-    def number(self, rec: dict[str, Any], key: str, label: str, nullable: bool = False) -> float | None:
+    def number(self, rec: dict[str, Any], key: str, label: str) -> float | None:
         val = rec.get(key)
-        if val is None and nullable:
-            return None
         if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
             self.bad.append(f"{label}.{key}: expected a finite number, found {val!r}")
             return None
@@ -175,14 +179,19 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
         inst = inst.model_copy(update={"objective": solved_for})
     if status in PLAN_STATUSES:
         _check_plan(inst, d, obj, rd)
-        return rd.bad
+        return list(dict.fromkeys(rd.bad))
     if obj.get("value") is not None:
         rd.bad.append(f"objective.value: a result of status {status} has no plan, yet reports {obj['value']}")
     if d.get("assignments"):
         rd.bad.append(f"assignments: a result of status {status} has no plan, yet lists {len(d['assignments'])}")
     if status == "infeasible":
         rd.bad.extend(check_infeasible_claim(view(inst), d.get("evidence")))
-    return rd.bad
+    return list(dict.fromkeys(rd.bad))
+
+
+def _list(d: dict[str, Any], key: str) -> list[Any]:
+    val = d.get(key)
+    return val if isinstance(val, list) else []
 
 
 def _check_assignments(inst: Instance, d: dict[str, Any], rd: _Reader, sites: dict[str, SiteView]
@@ -195,7 +204,7 @@ def _check_assignments(inst: Instance, d: dict[str, Any], rd: _Reader, sites: di
     seen: set[tuple[str, str, str]] = set()
     latency = Latency(inst)
     for label, a in rd.records(d, "assignments", ASSIGNMENT_KEYS,
-                               lambda r: f"{r['workload']}@{r['site']}/{r['hardware']}"):
+                               lambda r: f"{r['workload']}@{r['site']}/{r['hardware']}", 3):
         wid, sid, hid = a["workload"], a["site"], a["hardware"]
         w, s = wls.get(wid), sites.get(sid)
         if w is None or s is None or hid not in inst.hardware:
@@ -250,9 +259,9 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
 
     # Pools: servers on are a decision, the rest is recomputed.
     on: dict[tuple[str, str], float] = {}
-    listed_pools = {(p.get("site"), p.get("hardware")) for p in d.get("pools") or [] if isinstance(p, dict)}
+    listed_pools = {(str(p.get("site")), str(p.get("hardware"))) for p in _list(d, "pools") if isinstance(p, dict)}
     beyond: dict[tuple[str, str], float] = {}
-    pool_recs = rd.records(d, "pools", POOL_KEYS, lambda r: f"{r['site']}/{r['hardware']}")
+    pool_recs = rd.records(d, "pools", POOL_KEYS, lambda r: f"{r['site']}/{r['hardware']}", 2)
     for label, p in pool_recs:
         key = (p["site"], p["hardware"])
         s = sites.get(key[0])
@@ -292,8 +301,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
             rd.compare(label, "beyond_need_energy_kwh", p["beyond_need_energy_kwh"], e)
 
     # Sites: active halls are a decision, the rest is recomputed.
-    recs = rd.records(d, "sites", SITE_KEYS, lambda r: r["id"])
-    listed_sites = {r.get("id") for r in d.get("sites") or [] if isinstance(r, dict)}
+    recs = rd.records(d, "sites", SITE_KEYS, lambda r: r["id"], 1)
+    listed_sites = {str(r.get("id")) for r in _list(d, "sites") if isinstance(r, dict)}
     halls: dict[str, float] = {}
     for label, rec in recs:
         s = sites.get(rec["id"])
@@ -433,7 +442,10 @@ NOTE_FIGURES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 def _check_notes(d: dict[str, Any], rd: _Reader, figures: dict[str, Callable[[], float | None]]) -> None:
     notes = d.get("notes") or []
-    for k, note in enumerate(notes if isinstance(notes, list) else []):
+    if not isinstance(notes, list):
+        rd.bad.append(f"notes: expected a list, found {type(notes).__name__}")
+        return
+    for k, note in enumerate(notes):
         for pattern, names in NOTE_FIGURES:
             m = pattern.search(str(note))
             if m is None:
@@ -467,7 +479,7 @@ def _check_targets(inst: Instance, d: dict[str, Any], rd: _Reader, ind: dict[str
             worst = sf["pue_raw"] if worst is None else max(worst, sf["pue_raw"])
         want[f"site_pue_max.{key}"] = (float(T), worst, worst is None or _le(worst, float(T)))
     seen: set[str] = set()
-    for label, rec in rd.records(d, "targets", TARGET_KEYS, lambda r: r["name"]):
+    for label, rec in rd.records(d, "targets", TARGET_KEYS, lambda r: r["name"], 1):
         name = rec["name"]
         if name not in want:
             rd.bad.append(f"{label}: not a target of the instance")
