@@ -1,235 +1,499 @@
-"""The independent check: every figure of a plan recomputed from the instance and the
-plan's records alone, with plain loops over the instance (not the solver's arrays).
+"""The independent check: every figure a result reports, recomputed from the instance and
+the plan's records alone, with plain loops over the instance (never the engine's arrays,
+model or evaluator).
 
-:func:`verify` returns a list of violations in planner terms; an empty list means the plan
-is feasible under FORMULATION.md and every figure it reports is reproduced.
+:func:`verify` returns a list of violations in planner terms, each naming the figure
+(``indicators.energy_kwh``, ``sites[s1].active_halls``, ``targets[ece_min].met``, ...);
+an empty list means the plan is feasible under FORMULATION.md and every figure it reports
+is reproduced, or, for an infeasible result, that the claim is proven.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from computeplan.io.loader import load_instance
-from computeplan.io.schema import Instance, haversine_km
-from computeplan.plan.result import Result
+from computeplan.io.schema import Instance
+from computeplan.plan.verify_infeasible import check_infeasible_claim
+from computeplan.plan.verify_model import (
+    OBJECTIVE_NAMES,
+    Latency,
+    SiteView,
+    default_penalty,
+    site_views,
+    target_value,
+    view,
+)
+
+if TYPE_CHECKING:  # the result module belongs to the engine; verify reads only its dict form
+    from computeplan.plan.result import Result
 
 REL = 1e-6  # relative tolerance on reported figures and constraints
+PLAN_STATUSES = ("optimal", "feasible")
+STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "interrupted")
+
+RESULT_KEYS = ("computeplan_result", "instance", "status", "method", "objective", "solve_seconds",
+               "indicators", "targets", "sites", "pools", "assignments", "diagnosis")
+OBJECTIVE_KEYS = ("name", "value", "bound", "gap")
+INDICATOR_KEYS = ("fleet_pue", "ece_gflops_per_w", "energy_kwh", "cost", "carbon_t", "renewable_share",
+                  "served_tflops", "unserved_tflops", "output_per_kwh", "it_kw", "facility_kw",
+                  "servers_beyond_need", "beyond_need_energy_kwh")
+SITE_FIGURES = ("it_kw", "overhead_kw", "facility_kw", "pue", "active_halls", "halls", "it_capacity_kw",
+                "utilisation", "energy_kwh", "cost", "carbon_t", "servers_beyond_need", "beyond_need_energy_kwh")
+SITE_KEYS = ("id", "tier", "zone", *SITE_FIGURES, "capacity_shadow_price")
+POOL_FIGURES = ("busy_servers", "servers_on", "installed", "servers_beyond_need")
+POOL_KEYS = ("site", "hardware", *POOL_FIGURES)
+ASSIGNMENT_KEYS = ("workload", "site", "hardware", "share", "tflops")
+TARGET_KEYS = ("name", "target", "value", "met", "shadow_price")
+
+
+class TargetCheck(NamedTuple):
+    """One scalar target: its name in the instance, the indicator it bounds, and the sense
+    (``le``: indicator <= T, ``ge``: indicator >= T). ``undefined``: whether the target is
+    met when the indicator is undefined (nothing running): ``True``, ``False``, or ``None``
+    for "only when T <= 0"."""
+
+    name: str
+    indicator: str
+    sense: str
+    undefined: bool | None = True
+
+
+TARGETS: tuple[TargetCheck, ...] = (
+    TargetCheck("fleet_pue_max", "fleet_pue", "le"),
+    TargetCheck("ece_min", "ece_gflops_per_w", "ge", None),
+    TargetCheck("renewable_share_min", "renewable_share", "ge"),
+    TargetCheck("carbon_max", "carbon_t", "le"),
+    TargetCheck("output_per_kwh_min", "output_per_kwh", "ge"),
+    TargetCheck("server_utilisation_min", "server_utilisation", "ge", None),
+)
 
 
 def _close(a: float | None, b: float | None, scale: float = 1.0) -> bool:
+    """Equal within the relative tolerance; ``None`` (and an infinite value, which JSON
+    cannot hold) only equal to each other."""
+    a = None if a is None or not math.isfinite(a) else a
+    b = None if b is None or not math.isfinite(b) else b
     if a is None or b is None:
         return a is None and b is None
     return abs(a - b) <= REL * max(abs(a), abs(b), scale) + 1e-9
 
 
-def _latency(inst: Instance, za: str, zb: str) -> float | None:
-    for a, b, ms in inst.latency_ms:
-        if {a, b} == {za, zb} or (a == b == za == zb):
-            return float(ms)
-    lm = inst.latency_model
-    if za == zb:
-        return lm.hop_ms
-    A, B = inst.zones.get(za), inst.zones.get(zb)
-    if A is None or B is None or not A.has_coordinates or not B.has_coordinates:
-        return None
-    km = haversine_km(A.lat, A.lon, B.lat, B.lon)  # type: ignore[arg-type]
-    return km * lm.route_factor * lm.ms_per_km + lm.hop_ms
+def _le(value: float | None, T: float) -> bool:
+    return value is not None and value <= T * (1 + REL) + 1e-9
 
 
-def recompute(inst: Instance, res: Result) -> tuple[dict[str, Any], list[str]]:
-    """Recompute the figures of ``res`` from ``inst``; returns (figures, feasibility violations)."""
-    bad: list[str] = []
-    H = float(inst.horizon_hours)
-    sites = {s.id: s for s in inst.sites}
+def _ge(value: float | None, T: float) -> bool:
+    return value is not None and value >= T * (1 - REL) - 1e-9
+
+
+def _met(chk: TargetCheck, value: float | None, T: float) -> bool:
+    if value is None:
+        return T <= 0 if chk.undefined is None else chk.undefined
+    return _le(value, T) if chk.sense == "le" else _ge(value, T)
+
+
+@dataclass
+class _Reader:
+    """Reads a result dict, collecting a violation for every missing or malformed field."""
+
+    bad: list[str] = field(default_factory=list)
+
+    def section(self, d: dict[str, Any], key: str, kind: type) -> Any:
+        if key not in d:
+            self.bad.append(f"{key}: section missing")
+            return None
+        val = d[key]
+        if not isinstance(val, kind):
+            self.bad.append(f"{key}: expected a {kind.__name__}, found {type(val).__name__}")
+            return None
+        return val
+
+    def records(self, d: dict[str, Any], key: str, keys: tuple[str, ...], ident: Any,
+                names: int) -> list[tuple[str, dict[str, Any]]]:
+        """The section's records with their labels; a record missing a key, or whose first
+        ``names`` keys (its identity) are not text, is reported and skipped."""
+        out = []
+        for k, rec in enumerate(self.section(d, key, list) or []):
+            if not isinstance(rec, dict):
+                self.bad.append(f"{key}[{k}]: expected an object, found {type(rec).__name__}")
+                continue
+            label = f"{key}[{k}]"
+            with contextlib.suppress(KeyError, TypeError):
+                label = f"{key}[{ident(rec)}]"
+            missing = [c for c in keys if c not in rec]
+            if missing:
+                self.bad.append(f"{label}: missing {', '.join(missing)}")
+                continue
+            odd = [c for c in keys[:names] if not isinstance(rec[c], str)]
+            if odd:
+                self.bad.append(f"{label}: {', '.join(odd)} must be text, found {[rec[c] for c in odd]!r}")
+                continue
+            out.append((label, rec))
+        return out
+
+    def number(self, rec: dict[str, Any], key: str, label: str) -> float | None:
+        val = rec.get(key)
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
+            self.bad.append(f"{label}.{key}: expected a finite number, found {val!r}")
+            return None
+        return float(val)
+
+    def compare(self, label: str, key: str, reported: Any, recomputed: float | None, scale: float = 1.0) -> None:
+        if reported is not None and (isinstance(reported, bool) or not isinstance(reported, (int, float))):
+            self.bad.append(f"{label}.{key}: expected a number or null, found {reported!r}")
+        elif not _close(reported, recomputed, scale):
+            self.bad.append(f"{label}.{key}: reported {reported}, recomputed {recomputed}")
+
+
+def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list[str]:
+    """Every violation of the result ``res`` (a :class:`Result` or the dict of a
+    ``result.json``) against ``instance``; ``[]`` when sound."""
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    d = res if isinstance(res, dict) else res.to_dict()
+    rd = _Reader()
+    if not isinstance(d, dict):
+        return [f"result: expected an object, found {type(d).__name__}"]
+    for key in RESULT_KEYS:
+        if key not in d:
+            rd.bad.append(f"{key}: section missing")
+    status = d.get("status")
+    if status not in STATUSES:
+        return [*rd.bad, f"status: expected one of {', '.join(STATUSES)}, found {status!r}"]
+    obj = d.get("objective")
+    if not isinstance(obj, dict):
+        return [*rd.bad, f"objective: expected an object, found {obj!r}"]
+    rd.bad.extend(f"objective.{k}: missing" for k in OBJECTIVE_KEYS if k not in obj)
+    solved_for = {v: k for k, v in OBJECTIVE_NAMES.items()}.get(obj.get("name"))  # type: ignore[arg-type]
+    if solved_for is None:
+        rd.bad.append(f"objective.name: expected one of {', '.join(OBJECTIVE_NAMES.values())}, "
+                      f"found {obj.get('name')!r}")
+        return rd.bad
+    if solved_for != inst.objective:  # a solve may override the instance's objective
+        inst = inst.model_copy(update={"objective": solved_for})
+    if status in PLAN_STATUSES:
+        _check_plan(inst, d, obj, rd)
+        return list(dict.fromkeys(rd.bad))
+    if obj.get("value") is not None:
+        rd.bad.append(f"objective.value: a result of status {status} has no plan, yet reports {obj['value']}")
+    if d.get("assignments"):
+        rd.bad.append(f"assignments: a result of status {status} has no plan, yet lists {len(d['assignments'])}")
+    if status == "infeasible":
+        rd.bad.extend(check_infeasible_claim(view(inst), d.get("evidence")))
+    return list(dict.fromkeys(rd.bad))
+
+
+def _list(d: dict[str, Any], key: str) -> list[Any]:
+    val = d.get(key)
+    return val if isinstance(val, list) else []
+
+
+def _check_assignments(inst: Instance, d: dict[str, Any], rd: _Reader, sites: dict[str, SiteView]
+                       ) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+    """Feasibility of every assignment; returns served share per workload and busy servers per pool."""
     wls = {w.id: w for w in inst.workloads}
     share: dict[str, float] = defaultdict(float)
     n_assign: dict[str, int] = defaultdict(int)
     busy: dict[tuple[str, str], float] = defaultdict(float)
-    for a in res.assignment_records:
-        wid, sid, hid, x = a["workload"], a["site"], a["hardware"], float(a["share"])
+    seen: set[tuple[str, str, str]] = set()
+    latency = Latency(inst)
+    for label, a in rd.records(d, "assignments", ASSIGNMENT_KEYS,
+                               lambda r: f"{r['workload']}@{r['site']}/{r['hardware']}", 3):
+        wid, sid, hid = a["workload"], a["site"], a["hardware"]
         w, s = wls.get(wid), sites.get(sid)
         if w is None or s is None or hid not in inst.hardware:
-            bad.append(f"assignment {wid}@{sid}/{hid}: unknown workload, site or hardware")
+            rd.bad.append(f"{label}: unknown workload, site or hardware")
+            continue
+        if (wid, sid, hid) in seen:
+            rd.bad.append(f"{label}: listed twice")
+        seen.add((wid, sid, hid))
+        x = rd.number(a, "share", label)
+        if x is None:
             continue
         hw = inst.hardware[hid]
-        where = f"assignment {wid} -> {sid}/{hid}"
         if hid not in w.hardware:
-            bad.append(f"{where}: hardware not in the workload's list")
-        if s.servers.get(hid, 0) <= 0:
-            bad.append(f"{where}: the site has no {hid} servers")
+            rd.bad.append(f"{label}: hardware not in the workload's list")
+        if hid not in s.pools:
+            rd.bad.append(f"{label}: the site has no {hid} servers")
         if w.precision not in hw.perf_tflops:
-            bad.append(f"{where}: {hid} does not support {w.precision}")
+            rd.bad.append(f"{label}: {hid} does not support {w.precision}")
             continue
         if w.tiers is not None and s.tier not in w.tiers:
-            bad.append(f"{where}: tier {s.tier} not allowed")
+            rd.bad.append(f"{label}: tier {s.tier} not allowed")
         if w.sites is not None and sid not in w.sites:
-            bad.append(f"{where}: site not allowed")
+            rd.bad.append(f"{label}: site not allowed")
         if w.max_latency_ms is not None:
-            lat = _latency(inst, w.origin, s.zone)
+            lat = latency(w.origin, s.zone)
             if lat is None or lat > w.max_latency_ms + 1e-9:
-                bad.append(f"{where}: latency {lat} ms over the limit {w.max_latency_ms} ms")
+                rd.bad.append(f"{label}: latency {lat} ms over the limit {w.max_latency_ms} ms")
         if not (-1e-9 <= x <= 1 + 1e-9):
-            bad.append(f"{where}: share {x} outside [0, 1]")
-        if not w.divisible and abs(x - 1.0) > 1e-9:
-            bad.append(f"{where}: indivisible workload with share {x}")
-        if not _close(float(a["tflops"]), x * w.demand_tflops):
-            bad.append(f"{where}: tflops {a['tflops']} != share x demand {x * w.demand_tflops}")
+            rd.bad.append(f"{label}.share: {x} outside [0, 1]")
+        if not w.divisible and abs(x - 1.0) > 1e-9 and abs(x) > 1e-9:
+            rd.bad.append(f"{label}.share: indivisible workload with share {x}")
+        rd.compare(label, "tflops", a["tflops"], x * w.demand_tflops)
         share[wid] += x
-        n_assign[wid] += 1
+        n_assign[wid] += 1 if x > 0 else 0
         busy[(sid, hid)] += w.demand_tflops * x / hw.perf_tflops[w.precision]  # type: ignore[index]
     for w in inst.workloads:
         sh = share.get(w.id, 0.0)
         if w.must_serve and abs(sh - 1.0) > 1e-7:
-            bad.append(f"workload {w.id}: must be served in full, served share {sh:.9g}")
+            rd.bad.append(f"workload {w.id}: must be served in full, served share {sh:.9g}")
         if sh > 1 + 1e-7:
-            bad.append(f"workload {w.id}: served share {sh:.9g} > 1")
+            rd.bad.append(f"workload {w.id}: served share {sh:.9g} > 1")
         if not w.divisible and n_assign.get(w.id, 0) > 1:
-            bad.append(f"workload {w.id}: indivisible but split over {n_assign[w.id]} pools")
-    on: dict[tuple[str, str], float] = defaultdict(float)
-    for p in res.pool_records:
+            rd.bad.append(f"workload {w.id}: indivisible but split over {n_assign[w.id]} pools")
+    return share, busy
+
+
+def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Reader) -> None:
+    H = float(inst.horizon_hours)
+    svs = site_views(inst)
+    sites = {s.id: s for s in svs}
+    share, busy = _check_assignments(inst, d, rd, sites)
+
+    # Pools: servers on are a decision, the rest is recomputed.
+    on: dict[tuple[str, str], float] = {}
+    listed_pools = {(str(p.get("site")), str(p.get("hardware"))) for p in _list(d, "pools") if isinstance(p, dict)}
+    beyond: dict[tuple[str, str], float] = {}
+    pool_recs = rd.records(d, "pools", POOL_KEYS, lambda r: f"{r['site']}/{r['hardware']}", 2)
+    for label, p in pool_recs:
         key = (p["site"], p["hardware"])
-        on[key] = float(p["servers_on"])
-        if not _close(float(p["busy_servers"]), busy.get(key, 0.0)):
-            bad.append(f"pool {key[0]}/{key[1]}: busy_servers {p['busy_servers']} != recomputed {busy.get(key, 0.0)}")
-    for key, b in busy.items():
-        s = sites[key[0]]
-        need = b / s.max_utilisation
-        if on.get(key, 0.0) < need * (1 - REL) - 1e-9:
-            bad.append(f"pool {key[0]}/{key[1]}: {on.get(key, 0.0):.9g} servers on < busy / umax = {need:.9g}")
-    for key, nval in on.items():
         s = sites.get(key[0])
-        if s is None:
-            bad.append(f"pool {key[0]}/{key[1]}: unknown site")
+        if s is None or key[1] not in s.pools:
+            rd.bad.append(f"{label}: not a pool of the instance")
             continue
-        if nval > s.servers.get(key[1], 0) * (1 + REL) + 1e-9:
-            bad.append(f"pool {key[0]}/{key[1]}: {nval:.9g} servers on > {s.servers.get(key[1], 0)} installed")
-    halls = {r["id"]: float(r["active_halls"]) for r in res.site_records}
-    figs: dict[str, Any] = {"sites": {}}
-    tot: dict[str, float] = defaultdict(float)
-    for s in inst.sites:
-        fac = inst.facilities[s.facility]
-        c = s.it_capacity_kw / s.halls
-        k = (4 * (fac.pue_full - 1) - (fac.pue_quarter - 1)) / 3
-        f = (fac.pue_full - 1 - k) * c
-        z = halls.get(s.id, float(s.halls))
+        if key in on:
+            rd.bad.append(f"{label}: listed twice")
+        n = rd.number(p, "servers_on", label)
+        if n is None:
+            continue
+        on[key] = n
+    for s in svs:
+        for h, count in s.pools.items():
+            key = (s.id, h)
+            b, n = busy.get(key, 0.0), on.get(key, 0.0)
+            need = b / s.umax
+            label = f"pools[{s.id}/{h}]"
+            if key not in listed_pools and b > 0:
+                rd.bad.append(f"{label}: missing, yet its workloads keep {b:.9g} servers busy")
+            if n < need * (1 - REL) - 1e-9:
+                rd.bad.append(f"{label}.servers_on: {n:.9g} servers on < busy / umax = {need:.9g}")
+            if n > count * (1 + REL) + 1e-9 or n < -1e-9:
+                rd.bad.append(f"{label}.servers_on: {n:.9g} servers on, outside 0..{count} installed")
+            extra = max(n - need, 0.0)
+            beyond[key] = 0.0 if extra < 1e-7 * max(1.0, n) else extra
+    for label, p in pool_recs:
+        key = (p["site"], p["hardware"])
+        if key not in on or key[0] not in sites:
+            continue
+        s = sites[key[0]]
+        rd.compare(label, "busy_servers", p["busy_servers"], busy.get(key, 0.0))
+        rd.compare(label, "installed", p["installed"], float(s.pools[key[1]]))
+        rd.compare(label, "servers_beyond_need", p["servers_beyond_need"], beyond[key])
+        if "beyond_need_energy_kwh" in p:
+            e = inst.hardware[key[1]].idle_kw * beyond[key] * (1.0 + s.k) * H
+            rd.compare(label, "beyond_need_energy_kwh", p["beyond_need_energy_kwh"], e)
+
+    # Sites: active halls are a decision, the rest is recomputed.
+    recs = rd.records(d, "sites", SITE_KEYS, lambda r: r["id"], 1)
+    listed_sites = {str(r.get("id")) for r in _list(d, "sites") if isinstance(r, dict)}
+    halls: dict[str, float] = {}
+    for label, rec in recs:
+        s = sites.get(rec["id"])
+        if s is None:
+            rd.bad.append(f"{label}: not a site of the instance")
+            continue
+        if rec["id"] in halls:
+            rd.bad.append(f"{label}: listed twice")
+        z = rd.number(rec, "active_halls", label)
+        if z is None:
+            continue
+        halls[s.id] = z
         if s.can_idle:
             if abs(z - round(z)) > 1e-9 or not (0 <= z <= s.halls):
-                bad.append(f"site {s.id}: active halls {z} not an integer in 0..{s.halls}")
+                rd.bad.append(f"{label}.active_halls: {z} not an integer in 0..{s.halls}")
         elif z != s.halls:
-            bad.append(f"site {s.id}: halls cannot idle, yet {z} of {s.halls} are active")
-        it = 0.0
-        busy_sum = inst_sum = 0.0
-        for hid, count in s.servers.items():
-            hw = inst.hardware[hid]
-            b = busy.get((s.id, hid), 0.0)
-            it += hw.idle_kw * on.get((s.id, hid), 0.0) + (hw.peak_kw - hw.idle_kw) * b
+            rd.bad.append(f"{label}.active_halls: halls cannot idle, yet {z} of {s.halls} are active")
+    fig: dict[str, dict[str, Any]] = {}
+    tot: dict[str, float] = defaultdict(float)
+    for s in svs:
+        if s.id not in halls:
+            if s.id not in listed_sites and isinstance(d.get("sites"), list):
+                rd.bad.append(f"sites[{s.id}]: missing")
+            z = float(s.halls)
+        else:
+            z = halls[s.id]
+        it = busy_sum = inst_sum = 0.0
+        site_beyond = site_beyond_kwh = 0.0
+        for h, count in s.pools.items():
+            hw = inst.hardware[h]
+            b = busy.get((s.id, h), 0.0)
+            it += hw.idle_kw * on.get((s.id, h), 0.0) + (hw.peak_kw - hw.idle_kw) * b
             busy_sum += b
             inst_sum += count
-        if it > c * z * (1 + REL) + 1e-9:
-            bad.append(f"site {s.id}: IT {it:.9g} kW over the capacity of its active halls {c * z:.9g} kW")
-        over = f * z + k * it
+            site_beyond += beyond.get((s.id, h), 0.0)
+            site_beyond_kwh += hw.idle_kw * beyond.get((s.id, h), 0.0) * (1.0 + s.k) * H
+        if it > s.hall_kw * z * (1 + REL) + 1e-9:
+            rd.bad.append(f"sites[{s.id}]: IT {it:.9g} kW over the capacity of its active halls {s.hall_kw * z:.9g} kW")
+        over = s.f * z + s.k * it
         P = it + over
         E = P * H
-        figs["sites"][s.id] = {
+        fig[s.id] = {
             "it_kw": it, "overhead_kw": over, "facility_kw": P, "pue": P / it if it > 0 else None,
-            "energy_kwh": E, "cost": E * s.price_per_kwh, "carbon_t": E * s.carbon_kg_per_kwh * (1 - s.renewable_share) / 1000,
-            "utilisation": busy_sum / inst_sum if inst_sum > 0 else None, "z": z, "tier": s.tier,
+            "active_halls": z, "halls": float(s.halls), "it_capacity_kw": s.cap_kw,
+            "utilisation": busy_sum / inst_sum if inst_sum > 0 else None,
+            "energy_kwh": E, "cost": E * s.price, "carbon_t": E * s.carbon * (1 - s.renew) / 1000,
+            "servers_beyond_need": site_beyond, "beyond_need_energy_kwh": site_beyond_kwh,
+            "pue_raw": P / it if it > 0 else math.inf,
         }
-        tot["it"] += it
-        tot["P"] += P
-        tot["E"] += E
-        tot["cost"] += E * s.price_per_kwh
-        tot["carbon"] += E * s.carbon_kg_per_kwh * (1 - s.renewable_share)
-        tot["renew_e"] += E * s.renewable_share
-    served = weighted = value = unserved_pen = 0.0
+        for name, val in (("it", it), ("P", P), ("E", E), ("cost", E * s.price), ("busy", busy_sum),
+                         ("installed", inst_sum), ("carbon", E * s.carbon * (1 - s.renew)),
+                         ("renew_e", E * s.renew), ("obj", E * s.obj), ("beyond", site_beyond),
+                         ("beyond_kwh", site_beyond_kwh)):
+            tot[name] += val
+    for label, rec in recs:
+        sf = fig.get(rec["id"])
+        if sf is None:
+            continue
+        for fld in ("tier", "zone"):
+            want = getattr(sites[rec["id"]], fld)
+            if rec[fld] != want:
+                rd.bad.append(f"{label}.{fld}: reported {rec[fld]!r}, the instance says {want!r}")
+        for fld in SITE_FIGURES:
+            rd.compare(label, fld, rec[fld], sf[fld])
+
+    # Fleet indicators.
+    served = weighted = value = unserved = unserved_pen = 0.0
     for w in inst.workloads:
-        sh = min(share.get(w.id, 0.0), 1.0)
+        sh = share.get(w.id, 0.0)
         served += w.demand_tflops * sh
         weighted += inst.weight(w.precision) * w.demand_tflops * sh
         value += w.value_per_tflops_hour * w.demand_tflops * sh * H
+        gap = max(w.demand_tflops - w.demand_tflops * sh, 0.0)
+        unserved += gap
         if not w.must_serve:
-            unserved_pen += w.demand_tflops * (1 - sh)
-    total_demand = sum(w.demand_tflops for w in inst.workloads)
-    figs["indicators"] = {
+            unserved_pen += gap
+    ind = {
         "fleet_pue": tot["P"] / tot["it"] if tot["it"] > 0 else None,
         "ece_gflops_per_w": weighted / tot["P"] if tot["P"] > 0 else None,
         "energy_kwh": tot["E"], "cost": tot["cost"], "carbon_t": tot["carbon"] / 1000,
         "renewable_share": tot["renew_e"] / tot["E"] if tot["E"] > 0 else None,
-        "served_tflops": served, "unserved_tflops": max(total_demand - served, 0.0),
+        "served_tflops": served, "unserved_tflops": unserved,
         "output_per_kwh": value / tot["E"] if tot["E"] > 0 else None,
+        "it_kw": tot["it"], "facility_kw": tot["P"],
+        "servers_beyond_need": tot["beyond"], "beyond_need_energy_kwh": tot["beyond_kwh"],
+        "server_utilisation": tot["busy"] / tot["installed"] if tot["installed"] > 0 else None,
     }
-    unit = {"energy": tot["E"], "cost": tot["cost"], "carbon": tot["carbon"]}[inst.objective]
-    figs["unserved_penalised_tflops"] = unserved_pen
-    figs["objective_energy_part"] = unit
-    return figs, bad
+    reported = rd.section(d, "indicators", dict)
+    if reported is not None:
+        given = {c.name for c in TARGETS if target_value(inst, c.name) is not None}
+        for fld, fval in ind.items():
+            required = fld in INDICATOR_KEYS or any(c.indicator == fld and c.name in given for c in TARGETS)
+            if fld not in reported:
+                if required:
+                    rd.bad.append(f"indicators.{fld}: missing")
+                continue
+            rd.compare("indicators", fld, reported[fld], fval)
+
+    _check_targets(inst, d, rd, ind, fig, sites)
+
+    # Objective, bound and gap.
+    penalty = default_penalty(inst, svs) if unserved_pen > 0 else 0.0
+    objective = tot["obj"] + penalty * H * unserved_pen
+    rep = obj.get("value")
+    if rep is None:
+        rd.bad.append(f"objective.value: missing for a plan of status {d['status']}")
+    else:
+        rd.compare("objective", "value", rep, objective)
+    bound = obj.get("bound")
+    if bound is not None and not isinstance(bound, (int, float)):
+        rd.bad.append(f"objective.bound: expected a number or null, found {bound!r}")
+        bound = None
+    if bound is not None and bound > objective + REL * max(abs(objective), abs(bound), 1.0) + 1e-9:
+        rd.bad.append(f"objective.bound: {bound} is above the objective {objective} of a minimisation")
+    want_gap = None
+    if bound is not None:
+        want_gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
+        want_gap = 0.0 if want_gap < 1e-9 else want_gap
+    _check_notes(d, rd, {"unserved_penalty": lambda: None if inst.unserved_penalty is not None
+                         else default_penalty(inst, svs),
+                         "servers_beyond_need": lambda: tot["beyond"],
+                         "beyond_need_energy_kwh": lambda: tot["beyond_kwh"]})
+    g = obj.get("gap")
+    if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))):
+        rd.bad.append(f"objective.gap: expected a number or null, found {g!r}")
+    elif (g is None) != (want_gap is None) or (g is not None and want_gap is not None and abs(g - want_gap) > REL):
+        rd.bad.append(f"objective.gap: reported {g}, recomputed (value - bound) / |value| = {want_gap}")
 
 
-def _penalty(inst: Instance) -> float:
-    if inst.unserved_penalty is not None:
-        return float(inst.unserved_penalty)
-    from computeplan.model.data import build_data
+# Figures the notes state (at 6 significant digits): pattern, then the figure of each group.
+NOTE_FIGURES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"unserved_penalty not given: used (\S+) objective units"), ("unserved_penalty",)),
+    (re.compile(r"^(\S+) servers are powered beyond need \(drawing (\S+) kWh\)"),
+     ("servers_beyond_need", "beyond_need_energy_kwh")),
+)
 
-    return build_data(inst).penalty
+
+def _check_notes(d: dict[str, Any], rd: _Reader, figures: dict[str, Callable[[], float | None]]) -> None:
+    notes = d.get("notes") or []
+    if not isinstance(notes, list):
+        rd.bad.append(f"notes: expected a list, found {type(notes).__name__}")
+        return
+    for k, note in enumerate(notes):
+        for pattern, names in NOTE_FIGURES:
+            m = pattern.search(str(note))
+            if m is None:
+                continue
+            for name, text in zip(names, m.groups(), strict=True):
+                want = figures[name]()
+                try:
+                    val = float(text)
+                except ValueError:
+                    rd.bad.append(f"notes[{k}]: {name} {text!r} is not a number")
+                    continue
+                if want is None or abs(val - want) > 1e-5 * max(abs(want), 1e-9):
+                    rd.bad.append(f"notes[{k}]: states {name} {text}, recomputed {want}")
 
 
-def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list[str]:
-    """Every violation of the plan in ``res`` against ``instance``; ``[]`` when sound."""
-    inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    r = res if isinstance(res, Result) else Result.from_dict(res)
-    if not r.status.has_plan:
-        return []
-    # The objective the plan was solved for (a solve may override the instance's).
-    solved_for = {"energy_kwh": "energy", "cost": "cost", "carbon_kg": "carbon"}.get(r.objective_name)
-    if solved_for is not None and solved_for != inst.objective:
-        inst = inst.model_copy(update={"objective": solved_for})
-    figs, bad = recompute(inst, r)
-    # Targets, with the same tolerance as the reported "met" flags.
-    ind = figs["indicators"]
-    t = inst.targets
-    if t.fleet_pue_max is not None and ind["fleet_pue"] is not None and ind["fleet_pue"] > t.fleet_pue_max * (1 + REL) + 1e-9:
-        bad.append(f"target fleet_pue_max {t.fleet_pue_max}: fleet PUE is {ind['fleet_pue']:.9g}")
-    for sid, sf in figs["sites"].items():
-        caps = t.site_pue_max or {}
-        cap = caps.get(sid, caps.get(sf["tier"]))
-        if cap is None or sf["z"] <= 0:
+def _check_targets(inst: Instance, d: dict[str, Any], rd: _Reader, ind: dict[str, float | None],
+                   fig: dict[str, dict[str, Any]], sites: dict[str, SiteView]) -> None:
+    """The target list matches the instance's targets exactly, each value and met flag is
+    recomputed, and every target holds (the result claims a plan)."""
+    want: dict[str, tuple[float, float | None, bool]] = {}  # name -> (T, value, met)
+    for chk in TARGETS:
+        T = target_value(inst, chk.name)
+        if T is not None:
+            val = ind[chk.indicator]
+            want[chk.name] = (T, val, _met(chk, val, T))
+    for key, T in (inst.targets.site_pue_max or {}).items():
+        worst: float | None = None
+        for sid, sf in fig.items():
+            if sites[sid].pue_key != key or sf["active_halls"] <= 0:
+                continue
+            worst = sf["pue_raw"] if worst is None else max(worst, sf["pue_raw"])
+        want[f"site_pue_max.{key}"] = (float(T), worst, worst is None or _le(worst, float(T)))
+    seen: set[str] = set()
+    for label, rec in rd.records(d, "targets", TARGET_KEYS, lambda r: r["name"], 1):
+        name = rec["name"]
+        if name not in want:
+            rd.bad.append(f"{label}: not a target of the instance")
             continue
-        pue = sf["pue"]
-        if pue is None or pue > cap * (1 + REL) + 1e-9:
-            bad.append(f"target site_pue_max for {sid} ({cap}): site PUE is {pue}")
-    checks = (("ece_min", "ece_gflops_per_w", 1), ("renewable_share_min", "renewable_share", 1),
-              ("carbon_max", "carbon_t", -1), ("output_per_kwh_min", "output_per_kwh", 1))
-    for name, key, sense in checks:
-        T = getattr(t, name)
-        val = ind[key]
-        if T is None or val is None:
-            if T is not None and name == "ece_min" and T > 0:
-                bad.append(f"target {name} {T}: no facility power, indicator undefined")
-            continue
-        if sense > 0 and val < T * (1 - REL) - 1e-9:
-            bad.append(f"target {name} {T}: value is {val:.9g}")
-        if sense < 0 and val > T * (1 + REL) + 1e-9:
-            bad.append(f"target {name} {T}: value is {val:.9g}")
-    # Reported figures must be the recomputed ones.
-    for key, val in ind.items():
-        if key in r.indicators and not _close(r.indicators[key], val):
-            bad.append(f"indicator {key}: reported {r.indicators[key]} != recomputed {val}")
-    scale = max(1.0, figs["indicators"]["energy_kwh"] * 1e-12)
-    for rec in r.site_records:
-        sf = figs["sites"].get(rec["id"])
-        if sf is None:
-            bad.append(f"site {rec['id']}: not in the instance")
-            continue
-        for key in ("it_kw", "overhead_kw", "facility_kw", "pue", "energy_kwh", "cost", "carbon_t", "utilisation"):
-            if key in rec and not _close(rec[key], sf[key], scale):
-                bad.append(f"site {rec['id']}: {key} reported {rec[key]} != recomputed {sf[key]}")
-    obj = figs["objective_energy_part"] + _penalty(inst) * float(inst.horizon_hours) * figs["unserved_penalised_tflops"]
-    if r.objective_value is not None and not _close(r.objective_value, obj):
-        bad.append(f"objective: reported {r.objective_value} != recomputed {obj}")
-    for trec in r.target_list:
-        if not trec["met"]:
-            bad.append(f"target {trec['name']}: reported as missed in a plan called {r.status.value}")
-    if r.gap is not None and (math.isnan(r.gap) or r.gap < 0):
-        bad.append(f"gap {r.gap} is not a non-negative number")
-    return bad
+        if name in seen:
+            rd.bad.append(f"{label}: listed twice")
+        seen.add(name)
+        T, val, met = want[name]
+        rd.compare(label, "target", rec["target"], T)
+        rd.compare(label, "value", rec["value"], val)
+        if rec["met"] is not met:
+            rd.bad.append(f"{label}.met: reported {rec['met']!r}, recomputed {met} (value {val}, target {T})")
+    for name, (T, val, met) in want.items():
+        if name not in seen:
+            rd.bad.append(f"targets[{name}]: missing")
+        if not met:
+            rd.bad.append(f"targets[{name}]: a plan must meet every target, value {val} against {T}")
