@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -27,7 +26,8 @@ from computeplan.model.data import build_data
 from computeplan.plan.verify import INDICATOR_KEYS, POOL_FIGURES, SITE_FIGURES, verify
 from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.plan.verify_model import default_penalty, site_views, view
-from computeplan.solvers.highs import _lp
+from computeplan.solvers import SolveOptions, Termination
+from computeplan.solvers.highs import solve_highs
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "instances" / "teaching"
@@ -367,19 +367,13 @@ INFEASIBLE = _infeasible_instances()
 
 
 def _farkas(inst: Instance) -> dict[str, Any]:
-    """The engine's model of ``inst``, its LP solved by HiGHS, the dual ray as evidence."""
+    """The engine's LP relaxation of ``inst`` solved by HiGHS, its dual ray as evidence
+    (multipliers of the rows as FORMULATION.md writes them)."""
     m = build_model(build_data(inst), relax=True)
-    for presolve in ("on", "off"):
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("presolve", presolve)
-        h.passModel(_lp(m, np.zeros(m.n_cols, dtype=bool)))
-        h.run()
-        assert h.getModelStatus() == highspy.HighsModelStatus.kInfeasible
-        _, has_ray, ray = h.getDualRay()
-        if has_ray:
-            return farkas_evidence(m.row_names(), np.asarray(ray))
-    raise AssertionError("HiGHS gave no dual ray")
+    out = solve_highs(m, SolveOptions(relax=True), dual_ray=True)
+    assert out.status == Termination.INFEASIBLE
+    assert out.dual_ray is not None, "HiGHS gave no dual ray"
+    return farkas_evidence(m.row_names(), out.dual_ray * m.row_scale())
 
 
 def _claim(inst: Instance, evidence: dict[str, Any] | None) -> dict[str, Any]:
@@ -491,7 +485,8 @@ def test_verify_does_not_import_the_engine(teaching: Any, tmp_path: Path) -> Non
         "from computeplan.io.loader import load_instance\n"
         "from computeplan.plan.verify import verify\n"
         f"bad = verify(load_instance({str(TEACHING / 'infeasible.yaml')!r}), json.loads(open({str(f)!r}).read()))\n"
-        "engine = [m for m in sys.modules if m.startswith(('computeplan.model', 'computeplan.solvers',"
+        "engine = [m for m in sys.modules if m.startswith(('computeplan.model.data', 'computeplan.model.build',"
+        " 'computeplan.model.expressions', 'computeplan.model.layout', 'computeplan.solvers',"
         " 'computeplan.plan.evaluate', 'computeplan.plan.result', 'highspy'))]\n"
         "print(json.dumps([bad, engine]))\n"
     )
@@ -532,7 +527,9 @@ def test_cli_verify_of_an_infeasible_claim(tmp_path: Path) -> None:
     computeplan.solve(path).write(tmp_path)
     ok = runner.invoke(app, ["verify", str(path), str(tmp_path)])
     assert ok.exit_code == 0 and "infeasible" in ok.output
-    lie = _no_plan(json.loads((tmp_path / "result.json").read_text()), "infeasible")
+    claim = json.loads((tmp_path / "result.json").read_text())
+    assert claim["evidence"]["kind"] == "farkas"  # the solve carries its certificate
+    lie = _no_plan({k: v for k, v in claim.items() if k != "evidence"}, "infeasible")
     feasible = tmp_path / "two-sites"
     feasible.mkdir()
     (feasible / "result.json").write_text(json.dumps(lie))

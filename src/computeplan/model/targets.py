@@ -20,14 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from computeplan.model.data import ModelData
-from computeplan.model.expressions import Expressions
+if TYPE_CHECKING:  # the registry itself needs no engine: the independent check reads it too
+    from computeplan.model.data import ModelData
+    from computeplan.model.expressions import Expressions
 
 F64 = NDArray[np.float64]
 INF = np.inf

@@ -17,6 +17,7 @@ from computeplan.model.data import ModelData, build_data
 from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
 from computeplan.plan.result import Result, Status, result_from_plan
+from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.interrupt import stop_requested
@@ -181,13 +182,6 @@ def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, bu
             res.extra["evidence"] = farkas_evidence(m.row_names(), out.dual_ray * m.row_scale())
     res.extra["method_reason"] = why
     return res
-
-
-def farkas_evidence(row_names: list[str], ray: Any) -> dict[str, Any]:
-    """The row multipliers that prove an LP infeasible, by row name (zeros dropped)."""
-    y = np.asarray(ray, dtype=float)
-    tol = 1e-12 * max(1.0, float(np.abs(y).max(initial=0.0)))
-    return {"kind": "farkas", "rows": {row_names[r]: float(y[r]) for r in np.flatnonzero(np.abs(y) > tol)}}
 
 
 def _notes(d: ModelData, fig: Any, res: Result) -> None:

@@ -16,10 +16,11 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import Instance
+from computeplan.model.targets import given
 from computeplan.plan.verify_infeasible import check_infeasible_claim
 from computeplan.plan.verify_model import (
     OBJECTIVE_NAMES,
@@ -27,7 +28,6 @@ from computeplan.plan.verify_model import (
     SiteView,
     default_penalty,
     site_views,
-    target_value,
     view,
 )
 
@@ -43,7 +43,7 @@ RESULT_KEYS = ("computeplan_result", "instance", "status", "method", "objective"
 OBJECTIVE_KEYS = ("name", "value", "bound", "gap")
 INDICATOR_KEYS = ("fleet_pue", "ece_gflops_per_w", "energy_kwh", "cost", "carbon_t", "renewable_share",
                   "served_tflops", "unserved_tflops", "output_per_kwh", "it_kw", "facility_kw",
-                  "servers_beyond_need", "beyond_need_energy_kwh")
+                  "servers_beyond_need", "beyond_need_energy_kwh", "server_utilisation")
 SITE_FIGURES = ("it_kw", "overhead_kw", "facility_kw", "pue", "active_halls", "halls", "it_capacity_kw",
                 "utilisation", "energy_kwh", "cost", "carbon_t", "servers_beyond_need", "beyond_need_energy_kwh")
 SITE_KEYS = ("id", "tier", "zone", *SITE_FIGURES, "capacity_shadow_price")
@@ -51,28 +51,6 @@ POOL_FIGURES = ("busy_servers", "servers_on", "installed", "servers_beyond_need"
 POOL_KEYS = ("site", "hardware", *POOL_FIGURES)
 ASSIGNMENT_KEYS = ("workload", "site", "hardware", "share", "tflops")
 TARGET_KEYS = ("name", "target", "value", "met", "shadow_price")
-
-
-class TargetCheck(NamedTuple):
-    """One scalar target: its name in the instance, the indicator it bounds, and the sense
-    (``le``: indicator <= T, ``ge``: indicator >= T). ``undefined``: whether the target is
-    met when the indicator is undefined (nothing running): ``True``, ``False``, or ``None``
-    for "only when T <= 0"."""
-
-    name: str
-    indicator: str
-    sense: str
-    undefined: bool | None = True
-
-
-TARGETS: tuple[TargetCheck, ...] = (
-    TargetCheck("fleet_pue_max", "fleet_pue", "le"),
-    TargetCheck("ece_min", "ece_gflops_per_w", "ge", None),
-    TargetCheck("renewable_share_min", "renewable_share", "ge"),
-    TargetCheck("carbon_max", "carbon_t", "le"),
-    TargetCheck("output_per_kwh_min", "output_per_kwh", "ge"),
-    TargetCheck("server_utilisation_min", "server_utilisation", "ge", None),
-)
 
 
 def _close(a: float | None, b: float | None, scale: float = 1.0) -> bool:
@@ -83,20 +61,6 @@ def _close(a: float | None, b: float | None, scale: float = 1.0) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return abs(a - b) <= REL * max(abs(a), abs(b), scale) + 1e-9
-
-
-def _le(value: float | None, T: float) -> bool:
-    return value is not None and value <= T * (1 + REL) + 1e-9
-
-
-def _ge(value: float | None, T: float) -> bool:
-    return value is not None and value >= T * (1 - REL) - 1e-9
-
-
-def _met(chk: TargetCheck, value: float | None, T: float) -> bool:
-    if value is None:
-        return T <= 0 if chk.undefined is None else chk.undefined
-    return _le(value, T) if chk.sense == "le" else _ge(value, T)
 
 
 @dataclass
@@ -392,9 +356,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     }
     reported = rd.section(d, "indicators", dict)
     if reported is not None:
-        given = {c.name for c in TARGETS if target_value(inst, c.name) is not None}
         for fld, fval in ind.items():
-            required = fld in INDICATOR_KEYS or any(c.indicator == fld and c.name in given for c in TARGETS)
+            required = fld in INDICATOR_KEYS
             if fld not in reported:
                 if required:
                     rd.bad.append(f"indicators.{fld}: missing")
@@ -466,18 +429,17 @@ def _check_targets(inst: Instance, d: dict[str, Any], rd: _Reader, ind: dict[str
     """The target list matches the instance's targets exactly, each value and met flag is
     recomputed, and every target holds (the result claims a plan)."""
     want: dict[str, tuple[float, float | None, bool]] = {}  # name -> (T, value, met)
-    for chk in TARGETS:
-        T = target_value(inst, chk.name)
-        if T is not None:
-            val = ind[chk.indicator]
-            want[chk.name] = (T, val, _met(chk, val, T))
-    for key, T in (inst.targets.site_pue_max or {}).items():
-        worst: float | None = None
-        for sid, sf in fig.items():
-            if sites[sid].pue_key != key or sf["active_halls"] <= 0:
-                continue
-            worst = sf["pue_raw"] if worst is None else max(worst, sf["pue_raw"])
-        want[f"site_pue_max.{key}"] = (float(T), worst, worst is None or _le(worst, float(T)))
+    for g in given(inst.targets.given()):  # the target registry: indicator, sense, keys
+        if not g.spec.keyed:
+            val = ind[g.spec.indicator]
+            want[g.label] = (g.value, val, g.spec.holds(val, g.value))
+            continue
+        # a keyed target: the worst of the sites it governs that have a hall on
+        vals = [sf[f"{g.spec.site_figure}_raw"] for sid, sf in fig.items()
+                if sites[sid].keys.get(g.spec.name) == g.key and sf["active_halls"] > 0]
+        worst = (max(vals) if g.spec.sense == "max" else min(vals)) if vals else None
+        ok = all(math.isfinite(x) and g.spec.holds(x, g.value) for x in vals)
+        want[g.label] = (g.value, worst, ok)
     seen: set[str] = set()
     for label, rec in rd.records(d, "targets", TARGET_KEYS, lambda r: r["name"], 1):
         name = rec["name"]

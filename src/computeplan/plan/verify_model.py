@@ -15,9 +15,11 @@ certificate keyed by row name can be checked against them:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from computeplan.io.schema import Instance, Workload, haversine_km
+from computeplan.model.targets import given, site_key
 
 INF = math.inf
 OBJECTIVE_NAMES = {"energy": "energy_kwh", "cost": "cost", "carbon": "carbon_kg"}
@@ -44,8 +46,8 @@ class SiteView:
     can_idle: bool
     obj: float  # objective units per facility kWh
     pools: dict[str, int]  # hardware -> installed servers (> 0)
-    pue_cap: float | None  # its site_pue_max (own key before its tier's)
-    pue_key: str | None  # the site_pue_max key that holds it
+    keys: dict[str, str]  # keyed target -> the key that governs this site (own id before its tier)
+    caps: dict[str, float]  # keyed target -> its value for this site
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class Latency:
 
 
 def site_views(inst: Instance) -> list[SiteView]:
-    caps = inst.targets.site_pue_max or {}
+    keyed = {g.spec.name: inst.targets.given()[g.spec.name] for g in given(inst.targets.given()) if g.spec.keyed}
     out = []
     for s in inst.sites:
         fac = inst.facilities[s.facility]
@@ -112,13 +114,13 @@ def site_views(inst: Instance) -> list[SiteView]:
         f_per_kw = max(0.0, fac.pue_full - 1.0 - (4.0 * (fac.pue_full - 1.0) - (fac.pue_quarter - 1.0)) / 3.0)
         obj = {"energy": 1.0, "cost": s.price_per_kwh,
                "carbon": s.carbon_kg_per_kwh * (1.0 - s.renewable_share)}[inst.objective]
-        key = s.id if s.id in caps else (s.tier if s.tier in caps else None)
+        keys = {name: key for name, spec in keyed.items() if (key := site_key(s.id, s.tier, spec)) is not None}
         out.append(SiteView(
             id=s.id, tier=s.tier, zone=s.zone, cap_kw=s.it_capacity_kw, halls=s.halls, hall_kw=c, k=k,
             f=f_per_kw * c, umax=s.max_utilisation, price=s.price_per_kwh, carbon=s.carbon_kg_per_kwh,
             renew=s.renewable_share, can_idle=s.can_idle, obj=obj,
             pools={h: n for h, n in s.servers.items() if n > 0},
-            pue_cap=None if key is None else float(caps[key]), pue_key=key,
+            keys=keys, caps={name: float(keyed[name][key]) for name, key in keys.items()},
         ))
     return out
 
@@ -247,14 +249,10 @@ def columns(v: View) -> dict[str, Column]:
     return cols
 
 
-def target_value(inst: Instance, name: str) -> float | None:
-    """A scalar target of the instance (``None`` when not given or not known to the schema)."""
-    T = getattr(inst.targets, name, None)
-    return None if T is None else float(T)
-
-
 def rows(v: View) -> list[Row]:
-    """Every row of the model of FORMULATION.md, per hour of the horizon."""
+    """Every row of the model of FORMULATION.md, per hour of the horizon, each as
+    FORMULATION.md writes it (the engine scales its target rows; its certificates are
+    given for these)."""
     inst = v.inst
     out: list[Row] = []
     for w in inst.workloads:
@@ -270,41 +268,82 @@ def rows(v: View) -> list[Row]:
     powers = {s.id: power_expr(v, s, its[s.id]) for s in v.sites}
     for s in v.sites:
         out.append(Row(f"capacity[{s.id}]", _add(dict(its[s.id]), {f"z[{s.id}]": -s.hall_kw}), -INF, 0.0))
-    for s in v.sites:
-        if s.pue_cap is not None:
-            e = _add({f"z[{s.id}]": s.f}, its[s.id], s.k - (s.pue_cap - 1.0))
-            out.append(Row(f"site_pue_max[{s.id}]", e, -INF, 0.0))
-    T = target_value(inst, "fleet_pue_max")
-    if T is not None:
-        e = {}
-        for s in v.sites:
-            _add(_add(e, {f"z[{s.id}]": s.f}), its[s.id], s.k - (T - 1.0))
-        out.append(Row("fleet_pue_max", e, -INF, 0.0))
-    demand = {w.id: w.demand_tflops for w in inst.workloads}
-    weight = {w.id: inst.weight(w.precision) for w in inst.workloads}
-    value = {w.id: w.value_per_tflops_hour for w in inst.workloads}
-    total_p: Expr = {}
-    for s in v.sites:
-        _add(total_p, powers[s.id])
-    for name, per in (("ece_min", weight), ("output_per_kwh_min", value)):
-        T = target_value(inst, name)
-        if T is not None:
-            e = _add({c.col: per[c.wid] * demand[c.wid] for c in v.cands}, total_p, -T)
-            out.append(Row(name, e, 0.0, INF))
-    T = target_value(inst, "renewable_share_min")
-    if T is not None:
-        e = {}
-        for s in v.sites:
-            _add(e, powers[s.id], s.renew - T)
-        out.append(Row("renewable_share_min", e, 0.0, INF))
-    T = target_value(inst, "carbon_max")
-    if T is not None:
-        e = {}
-        for s in v.sites:
-            _add(e, powers[s.id], v.horizon * s.carbon * (1.0 - s.renew) / 1000.0)
-        out.append(Row("carbon_max", e, -INF, T))
-    T = target_value(inst, "server_utilisation_min")
-    if T is not None:
-        installed = sum(n for s in v.sites for n in s.pools.values())
-        out.append(Row("server_utilisation_min", {c.col: c.busy for c in v.cands}, T * installed, INF))
+    ctx = _Context(v, its, powers)
+    for g in given(inst.targets.given()):
+        form = _FORMS[g.spec.indicator]
+        if g.spec.keyed:
+            for s in v.sites:
+                if s.keys.get(g.spec.name) == g.key:
+                    out.append(Row(f"{g.spec.name}[{s.id}]", *form(ctx, g.value, s)))
+        else:
+            out.append(Row(g.spec.name, *form(ctx, g.value, None)))
     return out
+
+
+@dataclass
+class _Context:
+    v: View
+    its: dict[str, Expr]
+    powers: dict[str, Expr]
+
+    def total_power(self) -> Expr:
+        e: Expr = {}
+        for s in self.v.sites:
+            _add(e, self.powers[s.id])
+        return e
+
+    def served(self, per: dict[str, float]) -> Expr:
+        demand = {w.id: w.demand_tflops for w in self.v.inst.workloads}
+        return {c.col: per[c.wid] * demand[c.wid] for c in self.v.cands}
+
+
+Form = Callable[[_Context, float, "SiteView | None"], tuple[Expr, float, float]]
+
+
+def _pue_row(ctx: _Context, T: float, site: SiteView | None) -> tuple[Expr, float, float]:
+    """``sum (f z + k IT) <= (T - 1) sum IT`` over one site, or the fleet."""
+    e: Expr = {}
+    for s in ([site] if site is not None else ctx.v.sites):
+        _add(_add(e, {f"z[{s.id}]": s.f}), ctx.its[s.id], s.k - (T - 1.0))
+    return e, -INF, 0.0
+
+
+def _ece_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``sum w D share >= T sum P``."""
+    weight = {w.id: ctx.v.inst.weight(w.precision) for w in ctx.v.inst.workloads}
+    return _add(ctx.served(weight), ctx.total_power(), -T), 0.0, INF
+
+
+def _output_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``sum value D share >= T sum P`` (the horizon cancels)."""
+    value = {w.id: w.value_per_tflops_hour for w in ctx.v.inst.workloads}
+    return _add(ctx.served(value), ctx.total_power(), -T), 0.0, INF
+
+
+def _renewable_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``sum (renewable - T) P >= 0``."""
+    e: Expr = {}
+    for s in ctx.v.sites:
+        _add(e, ctx.powers[s.id], s.renew - T)
+    return e, 0.0, INF
+
+
+def _carbon_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``H sum carbon (1 - renewable) P / 1000 <= T`` (tonnes)."""
+    e: Expr = {}
+    for s in ctx.v.sites:
+        _add(e, ctx.powers[s.id], ctx.v.horizon * s.carbon * (1.0 - s.renew) / 1000.0)
+    return e, -INF, T
+
+
+def _utilisation_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``sum busy >= T sum installed``."""
+    installed = sum(n for s in ctx.v.sites for n in s.pools.values())
+    return {c.col: c.busy for c in ctx.v.cands}, T * installed, INF
+
+
+#: Each target's row, written again from FORMULATION.md by the indicator it bounds.
+_FORMS: dict[str, Form] = {
+    "fleet_pue": _pue_row, "pue": _pue_row, "ece_gflops_per_w": _ece_row, "output_per_kwh": _output_row,
+    "renewable_share": _renewable_row, "carbon_t": _carbon_row, "server_utilisation": _utilisation_row,
+}
