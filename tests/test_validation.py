@@ -39,12 +39,12 @@ def test_unknown_top_level_key(base):
 
 def test_unknown_site_key(base):
     base["sites"][1]["colour"] = "red"
-    one(base, "sites[1].colour", "unknown key")
+    one(base, "sites[1] ('s2').colour", "unknown key")
 
 
 def test_missing_required_field(base):
     del base["sites"][0]["price_per_kwh"]
-    one(base, "sites[0].price_per_kwh", "required")
+    one(base, "sites[0] ('s1').price_per_kwh", "required")
 
 
 def test_wrong_format_version(base):
@@ -54,62 +54,62 @@ def test_wrong_format_version(base):
 
 def test_unknown_hardware_in_servers(base):
     base["sites"][0]["servers"]["gpu-x"] = 3
-    one(base, "sites[0].servers.gpu-x", "unknown hardware model")
+    one(base, "sites[0] ('s1').servers.gpu-x", "unknown hardware model")
 
 
 def test_negative_servers(base):
     base["sites"][0]["servers"]["srv"] = -4
-    one(base, "sites[0].servers.srv", ">= 0", "-4")
+    one(base, "sites[0] ('s1').servers.srv", ">= 0", "-4")
 
 
 def test_unknown_facility(base):
     base["sites"][1]["facility"] = "poorr"
-    one(base, "sites[1].facility", "unknown facility", "poor")
+    one(base, "sites[1] ('s2').facility", "unknown facility", "poor")
 
 
 def test_unknown_zone(base):
     base["sites"][0]["zone"] = "c"
-    one(base, "sites[0].zone", "unknown zone")
+    one(base, "sites[0] ('s1').zone", "unknown zone")
 
 
 def test_unknown_origin(base):
     base["workloads"][0]["origin"] = "nowhere"
-    one(base, "workloads[0].origin", "unknown zone")
+    one(base, "workloads[0] ('w1').origin", "unknown zone")
 
 
 def test_unknown_workload_hardware(base):
     base["workloads"][1]["hardware"] = ["cpu", "tpu"]
-    one(base, "workloads[1].hardware[1]", "unknown hardware model")
+    one(base, "workloads[1] ('w2').hardware[1]", "unknown hardware model")
 
 
 def test_unknown_allowed_site(base):
     base["workloads"][0]["sites"] = ["s9"]
-    one(base, "workloads[0].sites[0]", "unknown site")
+    one(base, "workloads[0] ('w1').sites[0]", "unknown site")
 
 
 def test_duplicate_site_id(base):
     base["sites"][1]["id"] = "s1"
-    one(base, "sites[1].id", "duplicate")
+    one(base, "sites[1] ('s1').id", "duplicate")
 
 
 def test_duplicate_workload_id(base):
     base["workloads"][1]["id"] = "w1"
-    one(base, "workloads[1].id", "duplicate")
+    one(base, "workloads[1] ('w1').id", "duplicate")
 
 
 def test_nan_demand(base):
     base["workloads"][0]["demand_tflops"] = math.nan
-    one(base, "workloads[0].demand_tflops", "finite")
+    one(base, "workloads[0] ('w1').demand_tflops", "finite")
 
 
 def test_negative_price(base):
     base["sites"][1]["price_per_kwh"] = -0.1
-    one(base, "sites[1].price_per_kwh", ">= 0")
+    one(base, "sites[1] ('s2').price_per_kwh", ">= 0")
 
 
 def test_renewable_share_above_one(base):
     base["sites"][0]["renewable_share"] = 1.5
-    one(base, "sites[0].renewable_share", "<= 1")
+    one(base, "sites[0] ('s1').renewable_share", "<= 1")
 
 
 def test_facility_negative_overhead(base):
@@ -130,12 +130,12 @@ def test_idle_above_peak(base):
 
 def test_unsupported_precision(base):
     base["workloads"][0]["precision"] = "fp64"
-    one(base, "workloads[0].precision", "supports")
+    one(base, "workloads[0] ('w1').precision", "supports")
 
 
 def test_no_candidate_for_must_serve(base):
     base["workloads"][1]["max_latency_ms"] = 0.1
-    one(base, "workloads[1]", "no candidate", "max_latency_ms")
+    one(base, "workloads[1] ('w2')", "no candidate", "max_latency_ms")
 
 
 def test_no_candidate_but_optional_is_fine(base):
@@ -146,7 +146,7 @@ def test_no_candidate_but_optional_is_fine(base):
 
 def test_zone_without_coordinates(base):
     base["zones"]["b"] = None
-    one(base, "workloads[1].max_latency_ms", "unknown", "coordinates")
+    one(base, "workloads[1] ('w2').max_latency_ms", "unknown", "coordinates")
 
 
 def test_latency_pair_replaces_coordinates(base):
@@ -181,7 +181,7 @@ def test_table_rows_name_the_file(tmp_path, base):
     )
     base["workloads"] = {"csv": "wl.csv"}
     probs = problems_of(base, tmp_path)
-    assert any("workloads[1].demand_tflops" in p and "wl.csv line 3" in p for p in probs), probs
+    assert any("workloads[1] ('w2').demand_tflops" in p and "wl.csv line 3" in p for p in probs), probs
 
 
 def test_tables_load(tmp_path, base):
