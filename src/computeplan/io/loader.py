@@ -8,6 +8,7 @@ got what was found``.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import math
 import reprlib
@@ -129,7 +130,6 @@ MAX_ALIAS_NODES = 100_000
 EXCERPT_CHARS = 60
 """No message quotes more than this many characters of a value."""
 
-_YAMLBase: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _REPR = reprlib.Repr()
@@ -153,6 +153,13 @@ def excerpt(value: Any) -> str:
     return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
 
 
+def clip(text: str) -> str:
+    """Free text (an error from a library) for a message: escaped and at most about 60
+    characters, without the quotes of :func:`excerpt`."""
+    s = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
+
+
 def show_name(name: str) -> str:
     """A key or id as it may appear in a field path: as is when plain, else its excerpt."""
     if len(name) <= EXCERPT_CHARS and name.isprintable() and name.strip() == name and name:
@@ -160,36 +167,45 @@ def show_name(name: str) -> str:
     return excerpt(name)
 
 
-class _YAMLLoader(_YAMLBase):  # type: ignore[misc, valid-type]
-    """The safe YAML loader (libyaml's when present) that also finds duplicate keys and
-    refuses alias expansion past :data:`MAX_ALIAS_NODES`."""
+def make_yaml_loader(base: type[Any]) -> type[Any]:
+    """A safe YAML loader class on ``base`` (libyaml's ``CSafeLoader`` or the pure-Python
+    ``SafeLoader``) that also finds duplicate keys and refuses alias expansion past
+    :data:`MAX_ALIAS_NODES`."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
-        self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
-        self.root: yaml.Node | None = None
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
+            self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
+            self.root: yaml.Node | None = None
 
-    def construct_document(self, node: yaml.Node) -> Any:
-        self.root = node
-        if self.check_aliases:
-            _check_alias_expansion(node)
-        return super().construct_document(node)
+        def construct_document(self, node: yaml.Node) -> Any:
+            self.root = node
+            if self.check_aliases:
+                _check_alias_expansion(node)
+            return super().construct_document(node)
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            first: dict[Any, yaml.Node] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    earlier = first.setdefault(key, key_node)
-                except TypeError:  # unhashable: the base class says so with its position
-                    break
-                if earlier is not key_node:
-                    self.duplicates.append((node, key_node, earlier))
-        return super().construct_mapping(node, deep=deep)
+        def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                first: dict[Any, yaml.Node] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == _MERGE_TAG:
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        earlier = first.setdefault(key, key_node)
+                    except TypeError:  # unhashable: the base class says so with its position
+                        break
+                    if earlier is not key_node:
+                        self.duplicates.append((node, key_node, earlier))
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.__name__ = Loader.__qualname__ = f"Checked{base.__name__}"
+    return Loader
+
+
+YAMLLoader = make_yaml_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+"""The loader every instance and catalogue file is read with: libyaml's when installed."""
 
 
 class _AliasBomb(Exception):
@@ -251,8 +267,10 @@ def _data_path(root: Any, target: int) -> tuple[int | str, ...]:
     return ()
 
 
-def _parse_yaml(text: str, where: str) -> Any:
-    loader = _YAMLLoader(text)
+def _parse_yaml(text: str, where: str, loader_class: type[Any] | None = None) -> Any:
+    loader = (loader_class or YAMLLoader)(text)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # parsing makes millions of objects and no garbage: skip the collector's passes
     try:
         data = loader.get_single_data()
     except _AliasBomb:
@@ -262,6 +280,8 @@ def _parse_yaml(text: str, where: str) -> Any:
         ]) from None
     finally:
         loader.dispose()
+        if gc_was_on:
+            gc.enable()
     if loader.duplicates:
         assert loader.root is not None
         problems = []
@@ -304,7 +324,7 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise InstanceError([f"{where}: byte {e.start}: not UTF-8 text"]) from None
     except (OSError, ValueError) as e:
-        raise InstanceError([f"{where}: cannot read the {what} file: {excerpt(str(e))}"]) from None
+        raise InstanceError([f"{where}: cannot read the {what} file: {clip(str(e))}"]) from None
     try:
         if path.suffix.lower() == ".json":
             data = _parse_json(text, where)
@@ -315,11 +335,11 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise InstanceError([f"{where}: {at}not valid YAML: {excerpt(str(getattr(e, 'problem', None) or e))}"]) from None
+        raise InstanceError([f"{where}: {at}not valid YAML: {clip(str(getattr(e, 'problem', None) or e))}"]) from None
     except RecursionError:
         raise InstanceError([f"{where}: nested too deeply (more than about 1,000 levels)"]) from None
     except ValueError as e:  # e.g. an integer of more digits than Python converts
-        raise InstanceError([f"{where}: a value cannot be read: {excerpt(str(e))}"]) from None
+        raise InstanceError([f"{where}: a value cannot be read: {clip(str(e))}"]) from None
     if not isinstance(data, dict):
         raise InstanceError([f"{where}: (top level): expected a mapping of fields, got {type(data).__name__}"])
     return data
@@ -361,7 +381,7 @@ def _resolve(base: Path, rel: Any) -> Path | str:
         path = (base / str(rel)).resolve()
         return path if path.is_file() else f"file not found: {show_path(path)}"
     except (OSError, RuntimeError, ValueError) as e:
-        return f"cannot open {excerpt(str(rel))}: {excerpt(str(e))}"
+        return f"file {excerpt(str(rel))} cannot be opened: {clip(str(e))}"
 
 
 def _read_table(spec: Any, base: Path, section: str, problems: list[str], where: str) -> list[dict[str, Any]] | None:
@@ -383,7 +403,7 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
         else:
             df = pd.read_parquet(path)
     except Exception as e:
-        problems.append(f"{shown}: could not read the {kind.upper()} table: {excerpt(str(e))}")
+        problems.append(f"{shown}: could not read the {kind.upper()} table: {clip(str(e))}")
         return None
     records: list[dict[str, Any]] = []
     list_fields = _LIST_FIELDS.get(section, ())
@@ -472,6 +492,7 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
         base = path.resolve().parent
     problems: list[str] = []
     rows: dict[str, str] = {}
+    unread: list[str] = []  # sections whose table could not be read: said once already
     for section in ("sites", "workloads"):
         spec = raw.get(section)
         if isinstance(spec, dict):
@@ -479,6 +500,8 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
             raw[section] = recs if recs is not None else []
             if recs is not None:
                 rows[section] = show_path(str(next(iter(spec.values()))))
+            else:
+                unread.append(f"{where}: {section}: ")
     include_paths = []
     inc = raw.get("include") or []
     if isinstance(inc, list):
@@ -493,7 +516,8 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
     try:
         inst = Instance.model_validate(raw)
     except ValidationError as e:
-        problems.extend(pydantic_problems(e, where, rows=rows, ids=ids))
+        problems.extend(q for q in pydantic_problems(e, where, rows=rows, ids=ids)
+                        if not q.startswith(tuple(unread)))
         raise InstanceError(problems) from None
     inst = inst.model_copy(
         update={"hardware": {**cat_hw, **inst.hardware}, "facilities": {**cat_fac, **inst.facilities}}

@@ -47,7 +47,7 @@ NAME_PATTERN = r"^[^\p{C}]*[^\p{C}\s][^\p{C}]*$"
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Pue = Annotated[float, Field(ge=1.0, le=MAX_PUE)]
 Latency = Annotated[float, Field(ge=0.0, le=MAX_LATENCY_MS)]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)]
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)]
 
 
 class _Strict(BaseModel):
