@@ -495,7 +495,7 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
     unread: list[str] = []  # sections whose table could not be read: said once already
     for section in ("sites", "workloads"):
         spec = raw.get(section)
-        if isinstance(spec, dict):
+        if spec is not None and not isinstance(spec, list):
             recs = _read_table(spec, base, section, problems, where)
             raw[section] = recs if recs is not None else []
             if recs is not None:
