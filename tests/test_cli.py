@@ -63,7 +63,7 @@ def test_invalid_input_exit_2_no_traceback(tmp_path, base):
     f = write(tmp_path, base)
     r = runner.invoke(app, ["solve", str(f), "--out", str(tmp_path / "out")])
     assert r.exit_code == 2
-    assert "sites[0].servers.srv" in r.output and str(f) in r.output
+    assert "sites[0] ('s1').servers.srv" in r.output and str(f) in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "out").exists(), "nothing may be written for invalid input"
 
@@ -99,7 +99,7 @@ def test_validate_lists_every_problem(tmp_path, base):
     f = write(tmp_path, base)
     r = runner.invoke(app, ["validate", str(f)])
     assert r.exit_code == 2
-    assert "sites[0].zone" in r.output and "workloads[1].hardware[0]" in r.output
+    assert "sites[0] ('s1').zone" in r.output and "workloads[1] ('w2').hardware[0]" in r.output
 
 
 def test_write_lp_and_cbc(tmp_path, base):

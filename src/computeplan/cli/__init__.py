@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from computeplan.errors import ComputePlanError, InstanceError, SolverError, UsageError
 
@@ -73,22 +74,22 @@ def guarded(debug: bool) -> Iterator[None]:
     except (InstanceError, UsageError) as e:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (SolverError, ComputePlanError) as e:
         if debug:
             raise
-        err.print(f"[bold red]solver error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]solver error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except FileNotFoundError as e:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
     except Exception as e:  # a bug: say so plainly; --debug shows where
         if debug:
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (run again with --debug for the traceback)",
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (run again with --debug for the traceback)",
                   highlight=False)
         raise typer.Exit(1) from None
 
@@ -221,7 +222,7 @@ def validate(
         from computeplan.present.summary import instance_summary
 
         inst = load_instance(resolve_instance_path(file))
-        out.print(instance_summary(inst), highlight=False)
+        out.print(instance_summary(inst), highlight=False, markup=False)
 
 
 @app.command()

@@ -8,9 +8,11 @@ got what was found``.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import math
-from collections.abc import Mapping
+import reprlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from computeplan.errors import InstanceError
 from computeplan.io import catalogue
 from computeplan.io.schema import (
+    NAME_PATTERN,
     TIERS,
     FacilityModel,
     HardwareModel,
@@ -44,18 +47,47 @@ _BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
            "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
 
 
-def _fmt_loc(loc: tuple[int | str, ...]) -> str:
+Ids = Mapping[str, Sequence[object]]
+"""The ``id`` of every record of ``sites`` and ``workloads``, to name records in paths."""
+
+
+def _fmt_loc(loc: tuple[int | str, ...], ids: Ids | None = None) -> str:
     out = ""
-    for part in loc:
+    for n, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
+            if n == 1 and ids and isinstance(loc[0], str):
+                out += _id_note(ids.get(loc[0]), part)
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + show_name(str(part))
     return out or "(top level)"
 
 
+def _id_note(ids: Sequence[object] | None, i: int) -> str:
+    if ids is None or not 0 <= i < len(ids):
+        return ""
+    rid = ids[i]
+    return f" ({excerpt(rid)})" if isinstance(rid, str) else ""
+
+
+def record(section: str, i: int, rid: str) -> str:
+    """``sites[3] ('lg-hs-1')``: a record by index and id."""
+    return f"{section}[{i}] ({excerpt(rid)})"
+
+
+def record_ids(raw: Mapping[str, Any]) -> dict[str, list[object]]:
+    """The ids of the raw ``sites`` and ``workloads`` records (None where missing)."""
+    out: dict[str, list[object]] = {}
+    for section in ("sites", "workloads"):
+        recs = raw.get(section)
+        if isinstance(recs, list):
+            out[section] = [r.get("id") if isinstance(r, dict) else None for r in recs]
+    return out
+
+
 def pydantic_problems(
-    err: ValidationError, where: str, prefix: tuple[int | str, ...] = (), rows: Mapping[str, str] | None = None
+    err: ValidationError, where: str, prefix: tuple[int | str, ...] = (), rows: Mapping[str, str] | None = None,
+    ids: Ids | None = None,
 ) -> list[str]:
     """Turn a pydantic error into our message shape: ``file: path: message, got value``."""
     out = []
@@ -63,63 +95,293 @@ def pydantic_problems(
         loc = tuple(prefix) + tuple(e["loc"])
         # Drop pydantic's union/tag segments such as 'function-after[...]' or 'tuple[...]'.
         loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p and p.endswith("]")))
-        path = _fmt_loc(loc)
+        path = _fmt_loc(loc, ids)
         if rows and loc and isinstance(loc[0], str) and loc[0] in rows and len(loc) > 1:
             idx = loc[1]
             if isinstance(idx, int):
                 path += f" ({rows[loc[0]]} line {idx + 2})"
         typ = e["type"]
+        got = excerpt(e.get("input"))
         if typ == "extra_forbidden":
             key = str(loc[-1]) if loc else ""
-            hint = difflib.get_close_matches(key, sorted(_KNOWN_KEYS), n=1)
+            hint = difflib.get_close_matches(key[:EXCERPT_CHARS], sorted(_KNOWN_KEYS), n=1)
             msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
         elif typ == "missing":
             msg = "required field is missing"
         elif typ in _BOUNDS:
             op, key = _BOUNDS[typ]
-            msg = f"must be {op} {e.get('ctx', {}).get(key)}, got {e.get('input')!r}"
+            msg = f"must be {op} {e.get('ctx', {}).get(key):g}, got {got}"
+        elif typ == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == NAME_PATTERN:
+            msg = f"must be printable text with no control characters, not empty or blank, got {got}"
         else:
             msg = e["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
             msg = msg[0].lower() + msg[1:] if msg else msg
             if typ not in ("value_error", "assertion_error"):
-                msg += f", got {e.get('input')!r}"
+                msg += f", got {got}"
         out.append(f"{where}: {path}: {msg}")
     return out
 
 
-def _read_mapping(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise InstanceError([f"{path}: {what} file not found"])
-    text = path.read_text(encoding="utf-8")
+# Input limits (README, "Input limits"): what a hostile or broken file may cost us.
+MAX_ALIAS_NODES = 100_000
+"""YAML aliases may add at most this many nodes to the document once expanded."""
+EXCERPT_CHARS = 60
+"""No message quotes more than this many characters of a value."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = EXCERPT_CHARS
+_REPR.maxlevel = 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+
+
+def excerpt(value: Any) -> str:
+    """A short, escaped ``repr`` of any value: at most about 60 characters, nothing a
+    terminal would interpret, and bounded work however large or deep the value is."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"<an integer of {len(str(value)) if value.bit_length() < 10_000 else 'thousands of'} digits>"
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
+        s = _REPR.repr(value)
+    except Exception:  # an exotic object whose repr fails: name its type only
+        s = f"<{type(value).__name__}>"
+    if not s.isascii() or not s.isprintable():
+        s = s.encode("ascii", "backslashreplace").decode("ascii")
+        s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
+
+
+def clip(text: str) -> str:
+    """Free text (an error from a library) for a message: escaped and at most about 60
+    characters, without the quotes of :func:`excerpt`."""
+    s = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
+
+
+def show_name(name: str) -> str:
+    """A key or id as it may appear in a field path: as is when plain, else its excerpt."""
+    if len(name) <= EXCERPT_CHARS and name.isprintable() and name.strip() == name and name:
+        return name
+    return excerpt(name)
+
+
+def make_yaml_loader(base: type[Any]) -> type[Any]:
+    """A safe YAML loader class on ``base`` (libyaml's ``CSafeLoader`` or the pure-Python
+    ``SafeLoader``) that also finds duplicate keys and refuses alias expansion past
+    :data:`MAX_ALIAS_NODES`."""
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
+            self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
+            self.root: yaml.Node | None = None
+
+        def construct_document(self, node: yaml.Node) -> Any:
+            self.root = node
+            if self.check_aliases:
+                _check_alias_expansion(node)
+            return super().construct_document(node)
+
+        def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                first: dict[Any, yaml.Node] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == _MERGE_TAG:
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        earlier = first.setdefault(key, key_node)
+                    except TypeError:  # unhashable: the base class says so with its position
+                        break
+                    if earlier is not key_node:
+                        self.duplicates.append((node, key_node, earlier))
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.__name__ = Loader.__qualname__ = f"Checked{base.__name__}"
+    return Loader
+
+
+YAMLLoader = make_yaml_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+"""The loader every instance and catalogue file is read with: libyaml's when installed."""
+
+
+class _AliasBomb(Exception):
+    pass
+
+
+def _check_alias_expansion(root: yaml.Node) -> None:
+    """Walk the node graph as the data would be expanded, counting each node met again
+    through an alias; stop past the limit (this also ends self-referring aliases)."""
+    seen: set[int] = set()
+    extra = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            extra += 1
+            if extra > MAX_ALIAS_NODES:
+                raise _AliasBomb
         else:
-            data = yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise InstanceError([f"{path}: line {e.lineno} column {e.colno}: not valid JSON: {e.msg}"]) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise InstanceError([f"{path}: {at}not valid YAML: {getattr(e, 'problem', e)}"]) from None
-    if not isinstance(data, dict):
-        raise InstanceError([f"{path}: (top level): expected a mapping of fields, got {type(data).__name__}"])
+            seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append(k)
+                stack.append(v)
+
+
+def _node_path(root: yaml.Node, target: yaml.Node) -> tuple[int | str, ...]:
+    """Where ``target`` sits under ``root`` (first occurrence), as a field path."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        if node is target:
+            return loc
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((v, (*loc, str(k.value) if isinstance(k, yaml.ScalarNode) else "?"))
+                         for k, v in node.value)
+    return ()
+
+
+def _data_path(root: Any, target: int) -> tuple[int | str, ...]:
+    """Where the object with ``id(target)`` sits in parsed JSON data."""
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(root, ())]
+    while stack:
+        obj, loc = stack.pop()
+        if id(obj) == target:
+            return loc
+        if isinstance(obj, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in obj.items())
+        elif isinstance(obj, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(obj))
+    return ()
+
+
+def _parse_yaml(text: str, where: str, loader_class: type[Any] | None = None) -> Any:
+    loader = (loader_class or YAMLLoader)(text)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # parsing makes millions of objects and no garbage: skip the collector's passes
+    try:
+        data = loader.get_single_data()
+    except _AliasBomb:
+        raise InstanceError([
+            f"{where}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
+            "(or refer to themselves); write the values out instead"
+        ]) from None
+    finally:
+        loader.dispose()
+        if gc_was_on:
+            gc.enable()
+    if loader.duplicates:
+        assert loader.root is not None
+        problems = []
+        for mapping, key_node, earlier in loader.duplicates:
+            loc = (*_node_path(loader.root, mapping), str(key_node.value))
+            problems.append(
+                f"{where}: {_fmt_loc(loc)}: duplicate key (line {key_node.start_mark.line + 1}, "
+                f"first given at line {earlier.start_mark.line + 1})"
+            )
+        raise InstanceError(problems)
     return data
 
 
-def _cell(value: Any) -> Any:
-    """A table cell: missing/empty cells become None (the default applies)."""
+def _parse_json(text: str, where: str) -> Any:
+    dupes: list[tuple[int, str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out:
+                dupes.append((id(out), k))
+            out[k] = v
+        return out
+
+    data = json.loads(text, object_pairs_hook=pairs)
+    if dupes:
+        raise InstanceError([f"{where}: {_fmt_loc((*_data_path(data, i), k))}: duplicate key"
+                             for i, k in dupes])
+    return data
+
+
+def read_mapping(path: Path, what: str) -> dict[str, Any]:
+    """Read a YAML or JSON file that must hold a mapping; every failure is an
+    :class:`InstanceError` naming the file."""
+    where = show_path(path)
+    try:
+        if not path.is_file():
+            raise InstanceError([f"{where}: {what} file not found"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InstanceError([f"{where}: byte {e.start}: not UTF-8 text"]) from None
+    except (OSError, ValueError) as e:
+        raise InstanceError([f"{where}: cannot read the {what} file: {clip(str(e))}"]) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = _parse_json(text, where)
+        else:
+            data = _parse_yaml(text, where)
+    except json.JSONDecodeError as e:
+        raise InstanceError([f"{where}: line {e.lineno} column {e.colno}: not valid JSON: {e.msg}"]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        raise InstanceError([f"{where}: {at}not valid YAML: {clip(str(getattr(e, 'problem', None) or e))}"]) from None
+    except RecursionError:
+        raise InstanceError([f"{where}: nested too deeply (more than about 1,000 levels)"]) from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise InstanceError([f"{where}: a value cannot be read: {clip(str(e))}"]) from None
+    if not isinstance(data, dict):
+        raise InstanceError([f"{where}: (top level): expected a mapping of fields, got {type(data).__name__}"])
+    return data
+
+
+def show_path(path: Path | str) -> str:
+    """A file path for a message, escaped when it holds characters a terminal interprets."""
+    s = str(path)
+    return s if s.isprintable() else s.encode("unicode_escape").decode("ascii")
+
+
+class _NotScalar(Exception):
+    pass
+
+
+def _cell(value: Any, list_ok: bool) -> Any:
+    """A table cell: missing/empty cells become None (the default applies). A list cell
+    (Parquet list column) is accepted for list fields only."""
     if value is None:
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, str) and value.strip() == "":
         return None
-    if hasattr(value, "item"):  # numpy scalar
+    if isinstance(value, np.ndarray | list | tuple):
+        if not list_ok:
+            raise _NotScalar
+        return [_cell(v, False) for v in value]
+    if isinstance(value, dict | set):
+        raise _NotScalar
+    if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _resolve(base: Path, rel: Any) -> Path | str:
+    """``base / rel`` resolved, or why it cannot be (a symlink loop, a NUL byte ...)."""
+    try:
+        path = (base / str(rel)).resolve()
+        return path if path.is_file() else f"file not found: {show_path(path)}"
+    except (OSError, RuntimeError, ValueError) as e:
+        return f"file {excerpt(str(rel))} cannot be opened: {clip(str(e))}"
 
 
 def _read_table(spec: Any, base: Path, section: str, problems: list[str], where: str) -> list[dict[str, Any]] | None:
@@ -127,33 +389,38 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
     import pandas as pd
 
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("csv", "parquet"):
-        problems.append(f"{where}: {section}: expected a list or {{csv: FILE}} / {{parquet: FILE}}, got {spec!r}")
+        problems.append(f"{where}: {section}: expected a list or {{csv: FILE}} / {{parquet: FILE}}, got {excerpt(spec)}")
         return None
     kind, rel = next(iter(spec.items()))
-    path = (base / str(rel)).resolve()
-    if not path.is_file():
-        problems.append(f"{where}: {section}.{kind}: table file not found: {path}")
+    path = _resolve(base, rel)
+    if isinstance(path, str):
+        problems.append(f"{where}: {section}.{kind}: table {path}")
         return None
+    shown = show_path(path)
     try:
         if kind == "csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
         else:
             df = pd.read_parquet(path)
     except Exception as e:
-        problems.append(f"{path}: could not read the {kind.upper()} table: {e}")
+        problems.append(f"{shown}: could not read the {kind.upper()} table: {clip(str(e))}")
         return None
     records: list[dict[str, Any]] = []
     list_fields = _LIST_FIELDS.get(section, ())
-    cols = list(df.columns)
+    cols = [str(c).strip() for c in df.columns]
     values = df.to_numpy(dtype=object)
-    for row in values:
+    for n, row in enumerate(values):
         rec: dict[str, Any] = {}
         servers: dict[str, Any] = {}
         for col, raw in zip(cols, row, strict=True):
-            v = _cell(raw)
+            try:
+                v = _cell(raw, col in list_fields)
+            except _NotScalar:
+                problems.append(f"{where}: {section}[{n}].{show_name(col)} ({shown} row {n + 1}): "
+                                f"expected a single value, got {excerpt(raw)}")
+                continue
             if v is None:
                 continue
-            col = str(col).strip()
             if section == "sites" and col.startswith("servers."):
                 servers[col[len("servers.") :]] = v
             elif col in list_fields and isinstance(v, str):
@@ -174,25 +441,26 @@ def _load_catalogue(paths: list[Path], problems: list[str]) -> tuple[dict[str, H
     facilities: dict[str, FacilityModel] = {}
     for path in paths:
         try:
-            data = _read_mapping(path, "catalogue")
+            data = read_mapping(path, "catalogue")
         except InstanceError as e:
             problems.extend(e.problems)
             continue
         for key in data:
             if key not in ("computeplan_catalogue", "hardware", "facilities"):
-                problems.append(f"{path}: {key}: unknown key (a catalogue has hardware and facilities)")
+                problems.append(f"{show_path(path)}: {show_name(str(key))}: unknown key "
+                                "(a catalogue has hardware and facilities)")
         sections: tuple[tuple[str, type[BaseModel], dict[str, Any]], ...] = (
             ("hardware", HardwareModel, hardware), ("facilities", FacilityModel, facilities))
         for section, model, into in sections:
             entries = data.get(section) or {}
             if not isinstance(entries, dict):
-                problems.append(f"{path}: {section}: expected a mapping of names, got {type(entries).__name__}")
+                problems.append(f"{show_path(path)}: {section}: expected a mapping of names, got {type(entries).__name__}")
                 continue
             for name, spec in entries.items():
                 try:
                     into[str(name)] = model.model_validate(spec)
                 except ValidationError as e:
-                    problems.extend(pydantic_problems(e, str(path), (section, str(name))))
+                    problems.extend(pydantic_problems(e, show_path(path), (section, str(name))))
     return hardware, facilities
 
 
@@ -214,36 +482,42 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
     """
     if isinstance(source, Mapping):
         raw = dict(source)
-        where = f"<{raw.get('name', 'instance')}>"
+        name = raw.get("name", "instance")
+        where = f"<{show_name(name) if isinstance(name, str) else 'instance'}>"
         base = Path(base_dir) if base_dir else Path.cwd()
     else:
         path = Path(source)
-        raw = _read_mapping(path, "instance")
-        where = str(path)
+        raw = read_mapping(path, "instance")
+        where = show_path(path)
         base = path.resolve().parent
     problems: list[str] = []
     rows: dict[str, str] = {}
+    unread: list[str] = []  # sections whose table could not be read: said once already
     for section in ("sites", "workloads"):
         spec = raw.get(section)
-        if isinstance(spec, dict):
+        if spec is not None and not isinstance(spec, list):
             recs = _read_table(spec, base, section, problems, where)
             raw[section] = recs if recs is not None else []
             if recs is not None:
-                rows[section] = str(next(iter(spec.values())))
+                rows[section] = show_path(str(next(iter(spec.values()))))
+            else:
+                unread.append(f"{where}: {section}: ")
     include_paths = []
     inc = raw.get("include") or []
     if isinstance(inc, list):
         for i, rel in enumerate(inc):
-            p = (base / str(rel)).resolve()
-            if not p.is_file():
-                problems.append(f"{where}: include[{i}]: catalogue file not found: {p}")
+            p = _resolve(base, rel)
+            if isinstance(p, str):
+                problems.append(f"{where}: include[{i}]: catalogue {p}")
             else:
                 include_paths.append(p)
     cat_hw, cat_fac = _load_catalogue(catalogue.catalogue_files() + include_paths, problems)
+    ids = record_ids(raw)
     try:
         inst = Instance.model_validate(raw)
     except ValidationError as e:
-        problems.extend(pydantic_problems(e, where, rows=rows))
+        problems.extend(q for q in pydantic_problems(e, where, rows=rows, ids=ids)
+                        if not q.startswith(tuple(unread)))
         raise InstanceError(problems) from None
     inst = inst.model_copy(
         update={"hardware": {**cat_hw, **inst.hardware}, "facilities": {**cat_fac, **inst.facilities}}
@@ -263,8 +537,23 @@ def _dupes(ids: list[str]) -> dict[str, list[int]]:
 
 
 def _unknown(name: str, known: Mapping[str, Any] | set[str], what: str) -> str:
-    hint = difflib.get_close_matches(name, sorted(known), n=1)
-    return f"unknown {what} {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    hint = difflib.get_close_matches(name[:EXCERPT_CHARS], sorted(known), n=1)
+    return f"unknown {what} {excerpt(name)}" + (f" (did you mean {excerpt(hint[0])}?)" if hint else "")
+
+
+def latency_conflicts(inst: Instance) -> list[str]:
+    """``latency_ms`` entries that give one zone pair (either way round) two values."""
+    first: dict[tuple[str, str], int] = {}
+    out = []
+    for k, (a, b, ms) in enumerate(inst.latency_ms):
+        j = first.setdefault((min(a, b), max(a, b)), k)
+        if j != k and inst.latency_ms[j][2] != ms:
+            a0, b0, ms0 = inst.latency_ms[j]
+            out.append(
+                f"latency_ms[{k}]: {excerpt(a)} -> {excerpt(b)} = {ms:g} ms conflicts with latency_ms[{j}]: "
+                f"{excerpt(a0)} -> {excerpt(b0)} = {ms0:g} ms (pairs are symmetric; give one value)"
+            )
+    return out
 
 
 def cross_check(inst: Instance, where: str) -> list[str]:
@@ -275,43 +564,46 @@ def cross_check(inst: Instance, where: str) -> list[str]:
     p = problems.append
     for section, ids in (("sites", [s.id for s in inst.sites]), ("workloads", [w.id for w in inst.workloads])):
         for name, idx in _dupes(ids).items():
-            p(f"{where}: {section}[{idx[1]}].id: duplicate id {name!r} (also at {section}[{idx[0]}])")
+            p(f"{where}: {record(section, idx[1], name)}.id: duplicate id (also at {section}[{idx[0]}])")
     site_ids = {s.id for s in inst.sites}
     for i, s in enumerate(inst.sites):
+        at = record("sites", i, s.id)
         if s.facility not in inst.facilities:
-            p(f"{where}: sites[{i}].facility: {_unknown(s.facility, inst.facilities, 'facility model')}")
+            p(f"{where}: {at}.facility: {_unknown(s.facility, inst.facilities, 'facility model')}")
         if s.zone not in inst.zones:
-            p(f"{where}: sites[{i}].zone: {_unknown(s.zone, inst.zones, 'zone')}")
+            p(f"{where}: {at}.zone: {_unknown(s.zone, inst.zones, 'zone')}")
         for h in s.servers:
             if h not in inst.hardware:
-                p(f"{where}: sites[{i}].servers.{h}: {_unknown(h, inst.hardware, 'hardware model')}")
+                p(f"{where}: {at}.servers.{show_name(h)}: {_unknown(h, inst.hardware, 'hardware model')}")
     for i, w in enumerate(inst.workloads):
+        at = record("workloads", i, w.id)
         if w.origin not in inst.zones:
-            p(f"{where}: workloads[{i}].origin: {_unknown(w.origin, inst.zones, 'zone')}")
+            p(f"{where}: {at}.origin: {_unknown(w.origin, inst.zones, 'zone')}")
         for k, h in enumerate(w.hardware):
             if h not in inst.hardware:
-                p(f"{where}: workloads[{i}].hardware[{k}]: {_unknown(h, inst.hardware, 'hardware model')}")
+                p(f"{where}: {at}.hardware[{k}]: {_unknown(h, inst.hardware, 'hardware model')}")
         if w.must_serve and all(h in inst.hardware for h in w.hardware) and not any(
             w.precision in inst.hardware[h].perf_tflops for h in w.hardware
         ):
             p(
-                f"{where}: workloads[{i}].precision: none of the workload's hardware "
-                f"({', '.join(w.hardware)}) supports {w.precision!r}; it must be served"
+                f"{where}: {at}.precision: none of the workload's hardware "
+                f"({', '.join(excerpt(h) for h in w.hardware[:5])}) supports {w.precision!r}; it must be served"
             )
         for k, sid in enumerate(w.sites or []):
             if sid not in site_ids:
-                p(f"{where}: workloads[{i}].sites[{k}]: {_unknown(sid, site_ids, 'site')}")
+                p(f"{where}: {at}.sites[{k}]: {_unknown(sid, site_ids, 'site')}")
     for k, (a, b, _ms) in enumerate(inst.latency_ms):
         for pos, z in ((0, a), (1, b)):
             if z not in inst.zones:
                 p(f"{where}: latency_ms[{k}][{pos}]: {_unknown(z, inst.zones, 'zone')}")
+    problems.extend(f"{where}: {c}" for c in latency_conflicts(inst))
     for name, val in inst.targets.given().items():
         if not isinstance(val, dict):
             continue
         for key in val:  # a keyed target (per tier or site)
             if key not in TIERS and key not in site_ids:
-                p(f"{where}: targets.{name}.{key}: expected a tier name ({', '.join(TIERS)}) or a site id, "
-                  f"got {key!r}")
+                p(f"{where}: targets.{name}.{show_name(key)}: expected a tier name ({', '.join(TIERS)}) "
+                  f"or a site id, got {excerpt(key)}")
     if problems:
         return problems
     # Latency coverage and candidates need the names above to be sound.
@@ -326,13 +618,13 @@ def cross_check(inst: Instance, where: str) -> list[str]:
             missing_by_origin[w.origin] = sorted({inst.sites[j].zone for j in np.flatnonzero(np.isnan(row))})
         missing = missing_by_origin[w.origin]
         if missing:
+            shown = ", ".join(excerpt(z) for z in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             p(
-                f"{where}: workloads[{i}].max_latency_ms: latency from zone {w.origin!r} to "
-                f"{', '.join(repr(z) for z in missing)} is unknown: give coordinates for both zones "
-                "or a latency_ms pair"
+                f"{where}: {record('workloads', i, w.id)}.max_latency_ms: latency from zone {excerpt(w.origin)} to "
+                f"{shown} is unknown: give coordinates for both zones or a latency_ms pair"
             )
     if problems:
         return problems
     for i, reason in candidate_report(inst, lat, zone_index):
-        p(f"{where}: workloads[{i}]: {reason}")
+        p(f"{where}: {record('workloads', i, inst.workloads[i].id)}: {reason}")
     return problems

@@ -21,10 +21,33 @@ Precision = Literal["fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8"]
 Tier = Literal["hyperscale", "midsize", "edge"]
 Objective = Literal["energy", "cost", "carbon"]
 
-NonNeg = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+# Plausible ranges (README, "Input limits"): generous, but far enough from the float limits
+# that no product or sum of the model's figures can overflow.
+MAX_TFLOPS_PER_SERVER = 1e6
+MAX_SERVER_KW = 1e4
+MAX_PUE = 100.0
+MAX_SITE_KW = 1e8
+MAX_HALLS = 100_000
+MAX_SERVERS = 100_000_000
+MAX_PRICE_PER_KWH = 1e4
+MAX_CARBON_KG_PER_KWH = 100.0
+MAX_DEMAND_TFLOPS = 1e12
+MAX_LATENCY_MS = 1e6
+MAX_HORIZON_HOURS = 1e6
+MAX_VALUE = 1e12
+"""Unserved penalty and value per TFLOPS-hour, in objective units."""
+MAX_WEIGHT = 1e6
+MAX_ECE = 1e6
+MAX_CARBON_KG = 1e15
+MAX_NAME_CHARS = 256
+
+NAME_PATTERN = r"^[^\p{C}]*[^\p{C}\s][^\p{C}]*$"
+"""Ids and names: at least one visible character, no control or format characters."""
+
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Name = Annotated[str, Field(min_length=1)]
+Pue = Annotated[float, Field(ge=1.0, le=MAX_PUE)]
+Latency = Annotated[float, Field(ge=0.0, le=MAX_LATENCY_MS)]
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -34,9 +57,9 @@ class _Strict(BaseModel):
 class HardwareModel(_Strict):
     """A server type: per-server peak TFLOPS per precision, idle and peak kW."""
 
-    perf_tflops: dict[Precision, Positive] = Field(min_length=1)
-    idle_kw: NonNeg
-    peak_kw: Positive
+    perf_tflops: dict[Precision, Annotated[float, Field(gt=0.0, le=MAX_TFLOPS_PER_SERVER)]] = Field(min_length=1)
+    idle_kw: Annotated[float, Field(ge=0.0, le=MAX_SERVER_KW)]
+    peak_kw: Annotated[float, Field(gt=0.0, le=MAX_SERVER_KW)]
     source: str | None = None
     notes: str | None = None
 
@@ -52,8 +75,8 @@ class HardwareModel(_Strict):
 class FacilityModel(_Strict):
     """Cooling and power-delivery overhead, given by PUE at full and at quarter hall load."""
 
-    pue_full: Annotated[float, Field(ge=1.0)]
-    pue_quarter: Annotated[float, Field(ge=1.0)]
+    pue_full: Pue
+    pue_quarter: Pue
     source: str | None = None
     notes: str | None = None
 
@@ -102,9 +125,9 @@ class Zone(_Strict):
 class LatencyModel(_Strict):
     """How latency is derived from coordinates (FORMULATION.md section 2)."""
 
-    route_factor: Positive = 1.5
-    ms_per_km: NonNeg = 0.005
-    hop_ms: NonNeg = 0.5
+    route_factor: Annotated[float, Field(gt=0.0, le=100.0)] = 1.5
+    ms_per_km: Annotated[float, Field(ge=0.0, le=1e3)] = 0.005
+    hop_ms: Latency = 0.5
 
 
 class Site(_Strict):
@@ -112,14 +135,14 @@ class Site(_Strict):
     tier: Tier
     zone: Name
     facility: Name
-    it_capacity_kw: Positive
-    halls: Annotated[int, Field(ge=1)] = 1
+    it_capacity_kw: Annotated[float, Field(gt=0.0, le=MAX_SITE_KW)]
+    halls: Annotated[int, Field(ge=1, le=MAX_HALLS)] = 1
     can_idle: bool = False
     max_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
-    price_per_kwh: NonNeg
-    carbon_kg_per_kwh: NonNeg
+    price_per_kwh: Annotated[float, Field(ge=0.0, le=MAX_PRICE_PER_KWH)]
+    carbon_kg_per_kwh: Annotated[float, Field(ge=0.0, le=MAX_CARBON_KG_PER_KWH)]
     renewable_share: Share = 0.0
-    servers: dict[Name, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    servers: dict[Name, Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = Field(default_factory=dict)
 
 
 class Workload(_Strict):
@@ -127,27 +150,27 @@ class Workload(_Strict):
 
     id: Name
     class_: Name = Field(alias="class")
-    demand_tflops: Positive
+    demand_tflops: Annotated[float, Field(gt=0.0, le=MAX_DEMAND_TFLOPS)]
     precision: Precision
     hardware: list[Name] = Field(min_length=1)
     origin: Name
-    max_latency_ms: NonNeg | None = None
+    max_latency_ms: Latency | None = None
     tiers: list[Tier] | None = None
     sites: list[Name] | None = None
     divisible: bool = True
     must_serve: bool = True
-    value_per_tflops_hour: NonNeg = 0.0
+    value_per_tflops_hour: Annotated[float, Field(ge=0.0, le=MAX_VALUE)] = 0.0
 
 
 class Targets(_Strict):
     """Indicator targets; each one given is a hard constraint."""
 
-    fleet_pue_max: Annotated[float, Field(ge=1.0)] | None = None
-    site_pue_max: dict[Name, Annotated[float, Field(ge=1.0)]] | None = None
-    ece_min: NonNeg | None = None
+    fleet_pue_max: Pue | None = None
+    site_pue_max: dict[Name, Pue] | None = None
+    ece_min: Annotated[float, Field(ge=0.0, le=MAX_ECE)] | None = None
     renewable_share_min: Share | None = None
-    carbon_max: NonNeg | None = None
-    output_per_kwh_min: NonNeg | None = None
+    carbon_max: Annotated[float, Field(ge=0.0, le=MAX_CARBON_KG)] | None = None
+    output_per_kwh_min: Annotated[float, Field(ge=0.0, le=MAX_ECE)] | None = None
     server_utilisation_min: Share | None = None
 
     def given(self) -> dict[str, Any]:
@@ -160,15 +183,15 @@ class Instance(_Strict):
 
     computeplan: Literal[1]
     name: Name
-    horizon_hours: Positive = 8760.0
+    horizon_hours: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_HOURS)] = 8760.0
     objective: Objective = "energy"
-    unserved_penalty: NonNeg | None = None
-    precision_weights: dict[Precision, NonNeg] = Field(default_factory=dict)
+    unserved_penalty: Annotated[float, Field(ge=0.0, le=MAX_VALUE)] | None = None
+    precision_weights: dict[Precision, Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]] = Field(default_factory=dict)
     include: list[str] = Field(default_factory=list)
     hardware: dict[Name, HardwareModel] = Field(default_factory=dict)
     facilities: dict[Name, FacilityModel] = Field(default_factory=dict)
     zones: dict[Name, Zone | None] = Field(default_factory=dict)
-    latency_ms: list[tuple[Name, Name, NonNeg]] = Field(default_factory=list)
+    latency_ms: list[tuple[Name, Name, Latency]] = Field(default_factory=list)
     latency_model: LatencyModel = Field(default_factory=LatencyModel)
     sites: list[Site] = Field(min_length=1)
     workloads: list[Workload] = Field(min_length=1)
