@@ -38,7 +38,7 @@ from computeplan.io.loader import cross_check, load_instance, pydantic_problems
 from computeplan.io.schema import OBJECTIVES, TIERS, Instance, Site, Targets
 from computeplan.model.build import Model, build_model, target_shadow_prices
 from computeplan.model.data import ModelData, build_data
-from computeplan.plan.result import Result, atomic_write_parquet, atomic_write_text
+from computeplan.plan.result import Result
 from computeplan.plan.solve import METHODS, choose_method
 from computeplan.plan.solve import solve as run_solve
 from computeplan.solvers import SolveOutcome
@@ -402,18 +402,10 @@ def _objective_name(inst: Instance, objective: str | None) -> str:
 
 
 def write_table(df: pd.DataFrame, out_dir: str | Path, name: str, kinds: Sequence[str] = ("csv",)) -> list[Path]:
-    """Write ``out_dir/name.csv`` (and/or ``.parquet``) atomically."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in kinds:
-        if kind == "csv":
-            written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
-        elif kind == "parquet":
-            written.append(atomic_write_parquet(out / f"{name}.parquet", df))
-        else:
-            raise UsageError(f"--tables: expected csv or parquet, got {kind!r}")
-    return written
+    """Replace ``out_dir/name.csv`` (and/or ``.parquet``) as one set (:mod:`computeplan.io.write`)."""
+    from computeplan.io.write import FILE_SETS, table_files, write_set
+
+    return write_set(out_dir, next(s for s in FILE_SETS if s.name == name), table_files({name: df}, kinds))
 
 
 # --------------------------------------------------------------------------------------
