@@ -204,6 +204,26 @@ def test_a_failed_write_leaves_the_old_set(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} <= {"sweep.csv", ".computeplan.lock"}
 
 
+def test_ctrl_c_during_the_swap_takes_effect_after_it(tmp_path, monkeypatch):
+    """A SIGINT that arrives while the set is renamed in is delivered once the swap is done."""
+    import signal
+
+    from computeplan.io import write as w
+
+    write_set(tmp_path, SWEEP, {"sweep.csv": write_text("old\n")})
+    real_rename = os.rename
+
+    def rename_then_interrupt(src, dst):
+        real_rename(src, dst)
+        if Path(dst).parent == tmp_path:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(w.os, "rename", rename_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_set(tmp_path, SWEEP, {"sweep.csv": write_text("new\n"), "sweep.svg": write_text("<svg/>")})
+    assert (tmp_path / "sweep.csv").read_text() == "new\n" and (tmp_path / "sweep.svg").exists()
+
+
 def test_check_out_dir_error_names_the_option(tmp_path):
     (tmp_path / "f").write_text("")
     with pytest.raises(UsageError, match=r"^--out .*f: is a file"):

@@ -20,9 +20,9 @@ A set (:func:`write_set`): what one command writes into an output folder, e.g. `
   ``headroom.json``, ``report.html`` or a user's ``notes.txt`` alone.
 - Readers that take the shared lock (:func:`folder_lock`, as ``computeplan report`` does)
   see one whole set. A reader that does not may, for the swap's few renames, find some
-  files missing, but never an old file beside a new one. A process killed during the swap
-  leaves a part of the new set without its head (no ``result.json``), and the old files
-  in the hidden temporary folder.
+  files missing, but never an old file beside a new one. A process killed outright
+  (SIGKILL, power loss) during the swap leaves a part of the new set without its head (no ``result.json``); Ctrl-C and SIGTERM
+  are held back for the swap's renames and take effect right after them.
 """
 
 from __future__ import annotations
@@ -226,6 +226,24 @@ def folder_lock(folder: str | Path, *, shared: bool = False) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for the few renames of a swap (delivered right after), so an
+    interrupted command leaves the old set or the new one, not the folder between them."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
@@ -256,7 +274,7 @@ def write_set(folder: str | Path, fileset: FileSet, files: Mapping[str, Writer])
         old.mkdir()
         for name in order:
             files[name](new / name)
-        with folder_lock(out):
+        with folder_lock(out), _signals_held():
             away = sorted(fileset.members, key=lambda m: m != head)
             for name in away:
                 with contextlib.suppress(FileNotFoundError):
