@@ -228,20 +228,30 @@ def folder_lock(folder: str | Path, *, shared: bool = False) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back for the few renames of a swap (delivered right after), so an
-    interrupted command leaves the old set or the new one, not the folder between them."""
+    """Hold Ctrl-C and SIGTERM back for the few renames of a swap, then raise them again, so an
+    interrupted command leaves the old set or the new one, not the folder between them.
+
+    Python runs signal handlers in the main thread only: elsewhere this holds nothing.
+    """
     import signal
     import threading
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    caught: list[int] = []
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s, handler in before.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(s, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for s, handler in before.items():
+            if handler not in (signal.SIG_IGN, None):
+                signal.signal(s, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 def _fsync_dir(folder: Path) -> None:
