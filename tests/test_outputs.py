@@ -130,6 +130,16 @@ def test_solve_refuses_to_replace_a_generated_instance_tables(tmp_path, base):
     assert (d / "sites.csv").exists() and not (d / "result.json").exists()
 
 
+def test_solve_refuses_to_replace_tables_it_did_not_write(tmp_path, base, no_work):
+    out = tmp_path / "fleet"
+    out.mkdir()
+    (out / "sites.csv").write_text("id\nmine\n")
+    f = write(tmp_path, base)
+    r = runner.invoke(app, ["solve", str(f), "--out", str(out)])
+    assert r.exit_code == 2 and "sites.csv but no result.json" in r.output
+    assert (out / "sites.csv").read_text() == "id\nmine\n"
+
+
 # --------------------------------------------------------------------------------------
 # One set: no stale files, other files kept
 # --------------------------------------------------------------------------------------

@@ -160,8 +160,10 @@ def check_out_dir(path: str | Path, fileset: FileSet | None = None, option: str 
     """Fail early, with a usage error, when ``path`` cannot be the output folder.
 
     It must be a folder (or not exist yet, below a folder) in which files can be made, and
-    must not hold another command's files that ``fileset`` would replace (a generated
-    instance's ``sites.csv`` under a ``solve``). Creates nothing.
+    must not hold files that ``fileset`` would replace but that are not its own: another
+    set's (a generated instance's ``sites.csv`` under a ``solve``), or, for a set with a
+    head, files of its names without the head beside them (a user's ``sites.csv``).
+    Creates nothing.
     """
     p = Path(path)
     what = f"{option} {p}"
@@ -184,6 +186,12 @@ def check_out_dir(path: str | Path, fileset: FileSet | None = None, option: str 
             if shared:
                 raise UsageError(f"{what}: holds {other.head} and its {', '.join(shared)}, which this "
                                  f"command would replace; choose another folder")
+        if fileset.head is not None and not (p / fileset.head).exists():
+            foreign = sorted(m for m in fileset.members if (p / m).exists())
+            if foreign:
+                raise UsageError(f"{what}: holds {', '.join(foreign)} but no {fileset.head}, so computeplan "
+                                 f"did not write them there, and this command would replace them; choose "
+                                 f"another folder")
     return p
 
 
