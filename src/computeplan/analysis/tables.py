@@ -9,10 +9,9 @@ from typing import Any
 import pandas as pd
 
 from computeplan.analysis.parallel import PointOutcome
-from computeplan.errors import UsageError
 from computeplan.io.schema import Instance
 from computeplan.model.indicators import OBJECTIVE_NAMES
-from computeplan.plan.result import Result, atomic_write_parquet, atomic_write_text
+from computeplan.plan.result import Result
 
 BASE_LABEL = "(none)"
 
@@ -82,18 +81,10 @@ def objective_name(inst: Instance, objective: str | None) -> str:
 
 
 def write_table(df: pd.DataFrame, out_dir: str | Path, name: str, kinds: Sequence[str] = ("csv",)) -> list[Path]:
-    """Write ``out_dir/name.csv`` (and/or ``.parquet``) atomically."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in kinds:
-        if kind == "csv":
-            written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
-        elif kind == "parquet":
-            written.append(atomic_write_parquet(out / f"{name}.parquet", df))
-        else:
-            raise UsageError(f"--tables: expected csv or parquet, got {kind!r}")
-    return written
+    """Replace ``out_dir/name.csv`` (and/or ``.parquet``) as one set (:mod:`computeplan.io.write`)."""
+    from computeplan.io.write import FILE_SETS, table_files, write_set
+
+    return write_set(out_dir, next(s for s in FILE_SETS if s.name == name), table_files({name: df}, kinds))
 
 
 def _indicator_keys(row: Mapping[str, Any]) -> list[str]:

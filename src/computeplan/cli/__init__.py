@@ -7,19 +7,25 @@ Exit codes: 0 a plan was found (optimal, or feasible at a limit with its gap);
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from computeplan.errors import ComputePlanError, InstanceError, SolverError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# --help stays fast: this module and cli.analysis import no pandas, numpy, solver or loader
+# at the top (each command imports what it needs), help is plain text (typer's rich help
+# would load markdown-it and pygments), and the rich consoles are made on first use.
 
 app = typer.Typer(
     name="computeplan",
@@ -33,9 +39,27 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-err = Console(stderr=True)
-out = Console()
+
+
+class _LazyConsole:
+    """A rich Console made on first use."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+err = cast("Console", _LazyConsole(stderr=True))
+out = cast("Console", _LazyConsole(stderr=False))
 
 
 class MethodOpt(str, Enum):
@@ -64,6 +88,13 @@ class TablesOpt(str, Enum):
     none = "none"
 
 
+def _escape(text: str) -> str:
+    """``text`` with rich markup made literal (an id may hold ``[...]``)."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 @contextmanager
 def guarded(debug: bool) -> Iterator[None]:
     """Map errors to exit codes with a clear message and no traceback (unless --debug)."""
@@ -74,22 +105,22 @@ def guarded(debug: bool) -> Iterator[None]:
     except (InstanceError, UsageError) as e:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {_escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except (SolverError, ComputePlanError) as e:
         if debug:
             raise
-        err.print(f"[bold red]solver error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]solver error:[/] {_escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except FileNotFoundError as e:
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        err.print(f"[bold red]error:[/] {_escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
     except Exception as e:  # a bug: say so plainly; --debug shows where
         if debug:
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (run again with --debug for the traceback)",
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {_escape(str(e))} (run again with --debug for the traceback)",
                   highlight=False)
         raise typer.Exit(1) from None
 
@@ -105,6 +136,92 @@ def resolve_instance_path(name: str) -> Path:
         return example_instance(name)
     except FileNotFoundError:
         raise UsageError(f"{name}: no such file, and no shipped example instance of that name") from None
+
+
+# --------------------------------------------------------------------------------------
+# Option checks: a bad value is a usage error (exit 2) reported before any work starts.
+# --------------------------------------------------------------------------------------
+def usage_exit(message: str) -> NoReturn:
+    """Print ``error: message`` on one line and exit 2."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _opt(param: typer.CallbackParam) -> str:
+    return max(param.opts, key=len) if param.opts else str(param.name)
+
+
+def _time_limit(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    if ctx.resilient_parsing or value is None:
+        return value
+    if math.isnan(value) or value <= 0:
+        usage_exit(f"{_opt(param)}: expected a number of seconds > 0, got {value:g}")
+    return None if math.isinf(value) else value
+
+
+def _non_negative(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    if not ctx.resilient_parsing and value is not None and not value >= 0:
+        usage_exit(f"{_opt(param)}: expected a number >= 0, got {value:g}")
+    return value
+
+
+def _positive(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+    if not ctx.resilient_parsing and value is not None and not value > 0:
+        usage_exit(f"{_opt(param)}: expected a number > 0, got {value:g}")
+    return value
+
+
+def _at_least_one(ctx: typer.Context, param: typer.CallbackParam, value: int | None) -> int | None:
+    if not ctx.resilient_parsing and value is not None and value < 1:
+        usage_exit(f"{_opt(param)}: expected a whole number >= 1, got {value}")
+    return value
+
+
+def time_limit_option(help: str) -> Any:
+    """``--time-limit`` seconds: > 0 (inf means none)."""
+    return typer.Option("--time-limit", help=help, callback=_time_limit)
+
+
+def mip_gap_option(help: str) -> Any:
+    """``--mip-gap``: a relative gap >= 0."""
+    return typer.Option("--mip-gap", help=help, callback=_non_negative)
+
+
+def count_option(name: str, help: str) -> Any:
+    """A count option (``--threads``, ``--workers``): >= 1."""
+    return typer.Option(name, help=help, callback=_at_least_one)
+
+
+def positive_option(name: str, help: str) -> Any:
+    """A tolerance or size: > 0."""
+    return typer.Option(name, help=help, callback=_positive)
+
+
+def table_kinds(tables: TablesOpt) -> tuple[str, ...]:
+    """The table formats of ``--tables``."""
+    return {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
+
+
+# --------------------------------------------------------------------------------------
+# Output folders and files: checked before the work (usage error), written as one set.
+# --------------------------------------------------------------------------------------
+def check_outputs(out_dir: Path | None, fileset: str | None = None, **files: Path | None) -> None:
+    """Fail before any work when ``--out`` (for the named file set of io.write) or an output
+    file (``option=path``, underscores for dashes) cannot be written."""
+    from computeplan.io.write import FILE_SETS, check_out_dir, check_out_file
+
+    if out_dir is not None:
+        check_out_dir(out_dir, next((s for s in FILE_SETS if s.name == fileset), None))
+    for option, path in files.items():
+        if path is not None:
+            check_out_file(path, "--" + option.replace("_", "-"))
+
+
+def write_outputs(out_dir: Path, fileset: str, files: dict[str, Any]) -> None:
+    """Replace the named file set in ``out_dir`` with ``files`` ({name: writer}), as one."""
+    from computeplan.io.write import FILE_SETS, write_set
+
+    write_set(out_dir, next(s for s in FILE_SETS if s.name == fileset), files)
 
 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a full traceback on errors.")]
@@ -138,10 +255,10 @@ def solve(
                                               "the fleet heuristic (with a certified bound) beyond their reach.")] = MethodOpt.auto,
     seed: Annotated[int, typer.Option(help="Seed of the heuristic's random choices.")] = 0,
     objective: Annotated[ObjectiveOpt | None, typer.Option(help="Override the instance's objective.")] = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds; a plan found by then is reported with its gap.")] = None,
-    mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap at which to stop.")] = 1e-9,
+    time_limit: Annotated[float | None, time_limit_option("Seconds; a plan found by then is reported with its gap.")] = None,
+    mip_gap: Annotated[float, mip_gap_option("Relative MIP gap at which to stop.")] = 1e-9,
     solver: Annotated[str, typer.Option(help="highs (default), or any solver PuLP drives: cbc, glpk, cplex, gurobi, ...")] = "highs",
-    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    threads: Annotated[int | None, count_option("--threads", "Solver threads.")] = None,
     write_lp: Annotated[Path | None, typer.Option("--write-lp", help="Also write the model as an LP file.")] = None,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also write the model as an MPS file.")] = None,
     tables: Annotated[TablesOpt, typer.Option(help="Tables written beside result.json.")] = TablesOpt.csv,
@@ -164,6 +281,7 @@ def solve(
       computeplan solve gap12.txt --format orlib-gap --problem 3
     """
     with guarded(debug):
+        check_outputs(out_dir, "result", report=report, write_lp=write_lp, write_mps=write_mps)
         path = resolve_instance_path(file)
         from computeplan.plan.gap_files import is_orlib_gap, solve_gap_file
 
@@ -189,16 +307,17 @@ def solve(
 
                 wm(build_model(build_data(inst)), write_mps)
         if out_dir is not None:
-            kinds = {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
-            res.write(out_dir, kinds)
+            res.write(out_dir, table_kinds(tables))
         if report is not None:
             from functools import partial
 
             from computeplan.analysis import capacity_of_result
+            from computeplan.io.write import folder_lock
             from computeplan.present.report import write_report
 
             provider = partial(capacity_of_result, inst) if inst is not None else None
-            write_report(res, report, folder=out_dir, capacity=provider)
+            with folder_lock(out_dir, shared=True) if out_dir is not None else nullcontext():
+                write_report(res, report, folder=out_dir, capacity=provider)
         if as_json:
             sys.stdout.write(res.to_json() + "\n")
         elif not quiet:
@@ -287,13 +406,14 @@ def generate(
     Example:  computeplan generate --workloads 20000 --sites 100 --seed 1 --out fleet-m/
     """
     with guarded(debug):
+        check_outputs(out_dir, "instance")
         from computeplan.io.generate import generate_instance, write_instance
 
-        raw = generate_instance(workloads, sites, seed=seed, indivisible_share=indivisible_share,
-                                idle_share=idle_share, optional_share=optional_share, load=load)
         kind = tables.value if tables != TablesOpt.none else ("parquet" if workloads >= 10000 else None)
         if kind == "both":
             raise UsageError("--tables: choose csv or parquet for a generated fleet")
+        raw = generate_instance(workloads, sites, seed=seed, indivisible_share=indivisible_share,
+                                idle_share=idle_share, optional_share=optional_share, load=load)
         path = write_instance(raw, out_dir, tables=kind)
         out.print(f"wrote {path} ({workloads} workloads, {sites} sites, seed {seed})", highlight=False)
 

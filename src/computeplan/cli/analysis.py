@@ -11,12 +11,9 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from computeplan.cli import (
     DebugOpt,
@@ -24,11 +21,21 @@ from computeplan.cli import (
     ObjectiveOpt,
     TablesOpt,
     app,
+    check_outputs,
+    count_option,
     guarded,
+    mip_gap_option,
     out,
+    positive_option,
     resolve_instance_path,
+    table_kinds,
+    time_limit_option,
+    write_outputs,
 )
 from computeplan.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EngineOpt(str, Enum):
@@ -54,16 +61,19 @@ EngineArg = Annotated[EngineOpt, typer.Option(
 SchedulerArg = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of an existing Dask scheduler (tcp://host:8786); computeplan must be "
                         "installed on its workers.")]
-WorkersArg = Annotated[int | None, typer.Option(help="Worker processes of the local cluster (default: cores).")]
+WorkersArg = Annotated[int | None, count_option("--workers", "Worker processes of the local cluster (default: cores).")]
 OutArg = Annotated[Path | None, typer.Option("--out", "-o", help="Write the table (and chart) into this folder.")]
 TablesArg = Annotated[TablesOpt, typer.Option(help="Table formats written into --out.")]
-TimeLimitArg = Annotated[float | None, typer.Option("--time-limit", help="Seconds per solve.")]
-MipGapArg = Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap per solve.")]
+TimeLimitArg = Annotated[float | None, time_limit_option("Seconds per solve.")]
+MipGapArg = Annotated[float, mip_gap_option("Relative MIP gap per solve.")]
 QuietArg = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 
 
-def _kinds(tables: TablesOpt) -> tuple[str, ...]:
-    return {"csv": ("csv",), "parquet": ("parquet",), "both": ("csv", "parquet"), "none": ()}[tables.value]
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _fmt(x: Any) -> str:
@@ -73,6 +83,8 @@ def _fmt(x: Any) -> str:
 
 
 def _print_frame(df: pd.DataFrame, cols: list[str], title: str, left: tuple[str, ...] = ()) -> None:
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left")
     optional = ("diagnosis", "error", "binding")
     cols = [c for c in cols if c in df.columns and not (c in optional and df[c].isna().all())]
@@ -128,21 +140,24 @@ def sweep(
       computeplan sweep fleet.yaml --vary demand.class.ai-training.scale=1:2:11 --vary targets.ece_min=100,150
     """
     with guarded(debug):
+        check_outputs(out_dir, "sweep")
         from computeplan.analysis import sweep as run_sweep
-        from computeplan.analysis import write_table
         from computeplan.io.loader import load_instance
+        from computeplan.io.write import table_files
 
         inst = load_instance(resolve_instance_path(file))
         df = run_sweep(inst, vary, method=method.value, objective=objective.value if objective else None,
                        time_limit=time_limit, mip_gap=mip_gap, engine=engine.value, scheduler=scheduler,
                        workers=workers, progress=not quiet)
         if out_dir is not None:
-            write_table(df, out_dir, "sweep", _kinds(tables))
+            files: dict[str, Any] = table_files({"sweep": df}, table_kinds(tables))
             if plot != PlotOpt.none:
                 from computeplan.present.report import plot_sweep
 
+                name = df.attrs.get("objective_name", "objective")
                 for kind in ("png", "svg") if plot == PlotOpt.both else (plot.value,):
-                    plot_sweep(df, Path(out_dir) / f"sweep.{kind}", df.attrs.get("objective_name", "objective"))
+                    files[f"sweep.{kind}"] = lambda path: plot_sweep(df, path, name)
+            write_outputs(out_dir, "sweep", files)
         if not quiet:
             axes = [c for c in df.columns[: list(df.columns).index("status")]]
             _print_frame(df, [*axes, "status", "objective", "fleet_pue", "ece_gflops_per_w",
@@ -163,7 +178,7 @@ def headroom(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write headroom.json here.")] = None,
     method: Annotated[HeadroomMethodOpt, typer.Option(
         help="auto: one parametric LP/MILP when exact, bisection otherwise.")] = HeadroomMethodOpt.auto,
-    tol: Annotated[float, typer.Option("--tol", help="Bisection tolerance on the factor.")] = 1e-4,
+    tol: Annotated[float, positive_option("--tol", "Bisection tolerance on the factor.")] = 1e-4,
     time_limit: TimeLimitArg = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -179,16 +194,17 @@ def headroom(
       computeplan headroom shanghai-2025 --class ai-inference --json
     """
     with guarded(debug):
+        check_outputs(out_dir, "headroom")
         from computeplan.analysis import headroom as run_headroom
         from computeplan.io.loader import load_instance
-        from computeplan.plan.result import atomic_write_text
+        from computeplan.io.write import write_text
 
         inst = load_instance(resolve_instance_path(file))
         h = run_headroom(inst, workload_class, method=method.value, tol=tol, time_limit=time_limit)
         d = h.to_dict()
         if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out_dir / "headroom.json", json.dumps(d, indent=2, allow_nan=False) + "\n")
+            write_outputs(out_dir, "headroom",
+                          {"headroom.json": write_text(json.dumps(d, indent=2, allow_nan=False) + "\n")})
         if as_json:
             sys.stdout.write(json.dumps(d, allow_nan=False) + "\n")
         else:
@@ -238,9 +254,10 @@ def outage(
       computeplan outage fleet.yaml --sites lg-hs-1,qp-hs-1
     """
     with guarded(debug):
+        check_outputs(out_dir, "outage")
         from computeplan.analysis import outage as run_outage
-        from computeplan.analysis import write_table
         from computeplan.io.loader import load_instance
+        from computeplan.io.write import table_files
 
         inst = load_instance(resolve_instance_path(file))
         chosen = sites.split(",") if sites is not None else None
@@ -248,7 +265,7 @@ def outage(
                         objective=objective.value if objective else None, time_limit=time_limit, mip_gap=mip_gap,
                         engine=engine.value, scheduler=scheduler, workers=workers, progress=not quiet)
         if out_dir is not None:
-            write_table(df, out_dir, "outage", _kinds(tables))
+            write_outputs(out_dir, "outage", table_files({"outage": df}, table_kinds(tables)))
         if not quiet:
             _print_frame(df, ["site", "tier", "status", "objective", "unserved_tflops", "lost_tflops",
                               "absorbed_by", "delta.energy_kwh", "delta.fleet_pue", "delta.ece_gflops_per_w",
@@ -277,13 +294,15 @@ def capacity(
       computeplan capacity shanghai-2025 --out out/
     """
     with guarded(debug):
-        from computeplan.analysis import capacity_value, write_table
+        check_outputs(out_dir, "capacity")
+        from computeplan.analysis import capacity_value
         from computeplan.io.loader import load_instance
+        from computeplan.io.write import table_files
 
         inst = load_instance(resolve_instance_path(file))
         df = capacity_value(inst, objective=objective.value if objective else None)
         if out_dir is not None:
-            write_table(df, out_dir, "capacity", _kinds(tables))
+            write_outputs(out_dir, "capacity", table_files({"capacity": df}, table_kinds(tables)))
         if as_json:
             recs = json.loads(df.to_json(orient="records"))
             sys.stdout.write(json.dumps(recs) + "\n")
@@ -319,6 +338,9 @@ def report(
 
         if not result_dir.exists():
             raise UsageError(f"{result_dir}: no such folder or file")
+        folder = result_dir if result_dir.is_dir() else result_dir.parent
+        target = output if output is not None else folder / "report.html"
+        check_outputs(None, output=target)
         provider = None
         if instance is not None:
             from functools import partial
@@ -327,7 +349,8 @@ def report(
             from computeplan.io.loader import load_instance
 
             provider = partial(capacity_of_result, load_instance(resolve_instance_path(instance)))
-        target = output if output is not None else (result_dir if result_dir.is_dir() else result_dir.parent) / \
-            "report.html"
-        path = write_report(result_dir, target, capacity=provider)
+        from computeplan.io.write import folder_lock
+
+        with folder_lock(folder, shared=True):  # one whole result set, even while a solve rewrites it
+            path = write_report(result_dir, target, capacity=provider)
         out.print(f"report written to {path}", highlight=False)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from computeplan.plan.result import atomic_write_text
+from computeplan.io.write import INSTANCE, table_files, write_set, write_text
 
 # (hardware, precision) choices per class, with the catalogue names.
 CLASSES: dict[str, dict[str, Any]] = {
@@ -193,21 +193,15 @@ def _table(records: list[dict[str, Any]], section: str) -> pd.DataFrame:
 
 
 def write_instance(raw: dict[str, Any], out: str | Path, *, tables: str | None = None) -> Path:
-    """Write a generated instance: one YAML file, or YAML + ``csv``/``parquet`` tables."""
+    """Write a generated instance: one YAML file, or YAML + ``csv``/``parquet`` tables, replacing
+    the instance files in ``out`` as one set (:func:`computeplan.io.write.write_set`)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     doc = {k: v for k, v in raw.items() if v is not None}
-    path = out / "instance.yaml"
+    files = {}
     if tables in ("csv", "parquet"):
-        for section in ("sites", "workloads"):
-            df = _table(raw[section], section)
-            target = out / f"{section}.{tables}"
-            tmp = out / f".{section}.{tables}.tmp"
-            if tables == "csv":
-                df.to_csv(tmp, index=False)
-            else:
-                df.to_parquet(tmp, index=False)
-            tmp.replace(target)
-            doc[section] = {tables: target.name}
-    atomic_write_text(path, yaml.safe_dump(doc, sort_keys=False, width=120))
-    return path
+        frames = {section: _table(raw[section], section) for section in ("sites", "workloads")}
+        files = table_files(frames, (tables,))
+        for section in frames:
+            doc[section] = {tables: f"{section}.{tables}"}
+    files["instance.yaml"] = write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    return write_set(out, INSTANCE, files)[-1]

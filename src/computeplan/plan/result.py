@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# the single-file writers lived here before io.write; the aliases keep them importable from here
+from computeplan.io.write import RESULT, table_files, write_set, write_text
+from computeplan.io.write import atomic_write as atomic_write
+from computeplan.io.write import atomic_write_parquet as atomic_write_parquet
+from computeplan.io.write import atomic_write_text as atomic_write_text
 from computeplan.model.data import ModelData
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, Figures, target_records
 from computeplan.solvers import Termination
@@ -137,58 +140,11 @@ class Result:
         return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
 
     def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
-        """Write ``result.json`` and the tables (``csv``, ``parquet``) atomically."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [atomic_write_text(out / "result.json", self.to_json() + "\n")]
+        """Replace ``result.json`` and its tables (``csv``, ``parquet``) in ``out_dir`` as one set
+        (:func:`computeplan.io.write.write_set`)."""
         frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets}
-        for fmt in tables:
-            for name, df in frames.items():
-                if fmt == "csv":
-                    written.append(atomic_write_text(out / f"{name}.csv", df.to_csv(index=False)))
-                elif fmt == "parquet":
-                    written.append(atomic_write_parquet(out / f"{name}.parquet", df))
-        return written
-
-
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``:
-    readers see the old file or the whole new one, never a part."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        # mkstemp makes the file private (0600); a result gets the usual mode under umask
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` atomically (see :func:`atomic_write`)."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    return atomic_write(path, write)
-
-
-def atomic_write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
-    """Write a table as Parquet atomically (see :func:`atomic_write`)."""
-
-    def write(tmp: str) -> None:
-        df.to_parquet(tmp, index=False)
-
-    return atomic_write(path, write)
+        files = {**table_files(frames, tables), "result.json": write_text(self.to_json() + "\n")}
+        return write_set(out_dir, RESULT, files)
 
 
 def plan_records(
