@@ -227,8 +227,10 @@ def write_outputs(out_dir: Path, fileset: str, files: dict[str, Any]) -> None:
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a full traceback on errors.")]
 
 
-def _progress(quiet: bool) -> Callable[[float, float | None, float | None], None] | None:
-    if quiet or not err.is_terminal:
+def _progress(quiet: bool, wanted: bool | None = None) -> Callable[[float, float | None, float | None], None] | None:
+    """Progress lines on stderr: by default when stderr is a terminal; ``--progress`` forces
+    them (a log file), ``--no-progress`` and ``--quiet`` turn them off."""
+    if quiet or wanted is False or (wanted is None and not err.is_terminal):
         return None
     last = [0.0]
 
@@ -268,6 +270,9 @@ def solve(
     report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output instead of the summary.")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="MILP progress lines on stderr (default: when stderr is a terminal).",
+        show_default=False)] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Solve an instance: where each workload runs, servers and halls powered, and every figure.
@@ -294,12 +299,14 @@ def solve(
                 raise UsageError("--problem and --sense apply to OR-Library GAP files only")
             from computeplan.io.loader import load_instance
             from computeplan.plan.solve import solve as run_solve
+            from computeplan.solvers.interrupt import graceful
 
             inst = load_instance(path)
             write_model = write_lp or write_mps
-            res = run_solve(inst, method=method.value, objective=objective.value if objective else None, solver=solver,
-                            time_limit=time_limit, mip_gap=mip_gap, threads=threads, progress=_progress(quiet),
-                            write_model=write_model, seed=seed)
+            with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
+                res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
+                                solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                                progress=_progress(quiet, progress), write_model=write_model, seed=seed)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data
@@ -326,6 +333,14 @@ def solve(
             print_summary(res, out)
             if out_dir is not None:
                 out.print(f"[dim]written to {out_dir}/[/]")
+        from computeplan.solvers import Termination
+
+        if res.status == Termination.INTERRUPTED:
+            import signal
+
+            from computeplan.solvers.interrupt import stop_signal
+
+            raise typer.Exit(143 if stop_signal() == signal.SIGTERM else 130)
         if not res.status.has_plan:
             raise typer.Exit(1)
 

@@ -141,7 +141,8 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
         return rd.bad
     if solved_for != inst.objective:  # a solve may override the instance's objective
         inst = inst.model_copy(update={"objective": solved_for})
-    if status in PLAN_STATUSES:
+    # an interrupted solve keeps the best plan it found (then the plan is checked like any other)
+    if status in PLAN_STATUSES or (status == "interrupted" and obj.get("value") is not None):
         _check_plan(inst, d, obj, rd)
         return list(dict.fromkeys(rd.bad))
     if obj.get("value") is not None:

@@ -15,7 +15,7 @@ from computeplan.present.tables import indicator_rows, tier_table
 def print_summary(res: Result, console: Console | None = None) -> None:
     con = console or Console()
     head = Table(show_header=False, box=None, pad_edge=False)
-    colour = {"optimal": "green", "feasible": "yellow", "infeasible": "red", "time_limit": "red"}[res.status.value]
+    colour = {"optimal": "green", "feasible": "yellow", "interrupted": "yellow"}.get(res.status.value, "red")
     head.add_row("instance", res.instance)
     head.add_row("status", f"[{colour}]{res.status.value}[/]  (method {res.method})")
     if res.objective_value is not None:

@@ -27,6 +27,7 @@ from computeplan.model.data import ModelData
 from computeplan.model.layout import plan_layout
 from computeplan.solvers import SolveOptions, Termination
 from computeplan.solvers.highs import solve_highs
+from computeplan.solvers.interrupt import stop_requested
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -231,7 +232,7 @@ def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
     ejections = 0
     for rnd in range(200):  # alternate ejection chains and shifts while they pay
         left = budget - (time.perf_counter() - t0)
-        if left <= 0:
+        if left <= 0 or stop_requested():
             break
         e = ejection_pass(*args, sel, pool_load, site_it, 0.5 * left, int(seed) + 2 + rnd, 200)
         p2, m2 = local_search(*args, sel, pool_load, site_it, 0.5 * left, int(seed) + 100 + rnd)
@@ -286,7 +287,8 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     # The priced search takes what is left, less a share for the LP-guided run and polish.
     reserve = 0.35 if d.n_cand <= lp_guided_max else 0.15
     left = budget - (time.perf_counter() - t0)
-    v_p, info_p, cost_p = _search(d, fa, max(0.05 * budget, (1 - reserve) * left), seed + 1, prices=(lam, mu))
+    v_p, info_p, cost_p = _search(d, fa, 0.0 if stop_requested() else max(0.05 * budget, (1 - reserve) * left),
+                                  seed + 1, prices=(lam, mu))
     info["priced_search_s"] = info_p["search_s"]
     info["priced_cost"] = cost_p
     info["unpriced_cost"] = heur_cost
@@ -298,7 +300,7 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     candidates: list[F64] = []
     if v is not None:
         candidates.append(v)
-    if m is not None and d.n_cand <= lp_guided_max and bool(np.any(d.site_can_idle)):
+    if m is not None and d.n_cand <= lp_guided_max and bool(np.any(d.site_can_idle)) and not stop_requested():
         lp = solve_highs(m, SolveOptions(relax=True, time_limit=max(1.0, 0.5 * (budget - (time.perf_counter() - t0)))))
         if lp.status == Termination.OPTIMAL and lp.objective is not None and lp.v is not None:
             bound = max(bound, lp.objective)
