@@ -301,7 +301,10 @@ def solve(
             from computeplan.plan.solve import solve as run_solve
             from computeplan.solvers.interrupt import graceful
 
+            t_load = time.monotonic()
             inst = load_instance(path)
+            if time_limit is not None:  # the limit holds for the whole command, reading included
+                time_limit = max(0.01, time_limit - (time.monotonic() - t_load))
             write_model = write_lp or write_mps
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,

@@ -124,14 +124,18 @@ def solve(
                 user(t, None if inc is None else inc * m.scale, None if bnd is None else bnd * m.scale)
 
         start = None
+        fl_bound = None
         if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
             share = budget.share(0.1)
             fl = solve_fleet(d, time_limit=10.0 if share is None else share, seed=seed, model=m)
             start = fl.v
+            fl_bound = fl.bound if np.isfinite(fl.bound) else None  # a valid bound for the MILP too
             why += "; started from the fleet heuristic's plan"
         out = solve_highs(m, opts.with_limit(budget.left()), progress=scaled, start=start, dual_ray=True)
+        if fl_bound is not None and (out.bound is None or fl_bound > out.bound):
+            out.bound = fl_bound  # stopped before its own bound passed the heuristic's
     else:
         from computeplan.solvers.pulp_backend import solve_pulp
 

@@ -195,9 +195,9 @@ class FleetOutcome:
     info: dict[str, float]
 
 
-def _fixed_lp(m: Model, v: F64) -> F64 | None:
+def _fixed_lp(m: Model, v: F64, time_limit: float | None = None) -> F64 | None:
     """Re-optimise divisible shares and servers on with halls and indivisible choices fixed."""
-    out = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True))
+    out = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=time_limit))
     return out.v if out.v is not None and out.status in (Termination.OPTIMAL, Termination.FEASIBLE) else None
 
 
@@ -267,6 +267,13 @@ def _objective(m: Model, v: F64) -> float:
     return float(m.c @ v + m.offset)
 
 
+def _left(t0: float, budget: float, time_limit: float | None) -> float | None:
+    """What is left of a caller's time limit (at least a moment for an LP); None without one."""
+    if time_limit is None:
+        return None
+    return max(0.05, budget - (time.perf_counter() - t0))
+
+
 def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
                 polish: bool | None = None, model: Model | None = None,
                 lp_guided_max: int = 1_200_000) -> FleetOutcome:
@@ -320,11 +327,11 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     for cand in candidates:
         pv = cand
         if polish and m is not None:
-            pv_opt = _fixed_lp(m, cand)
+            pv_opt = _fixed_lp(m, cand, _left(t0, budget, time_limit))
             if pv_opt is None and d.targets:
                 v_all = cand.copy()
                 v_all[m.layout["z"]] = d.site_halls  # every hall on: most room for the targets
-                pv_opt = _fixed_lp(m, v_all)
+                pv_opt = _fixed_lp(m, v_all, _left(t0, budget, time_limit))
             if pv_opt is None:
                 if d.targets:
                     continue
