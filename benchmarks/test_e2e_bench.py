@@ -1,0 +1,57 @@
+"""The path a user waits on: ``computeplan solve`` end to end (start-up, reading, build,
+solve, check, writing) against HiGHS's own solve of the same model, in the same run.
+
+A generated 3,000-workload fleet with every decision continuous (about 43,000 candidate
+pairs, an LP). ``extra_info`` holds both times and their ratio; the target is a ratio of
+at most 4.
+
+    pytest benchmarks/test_e2e_bench.py --benchmark-only
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import computeplan
+from computeplan.io.generate import generate_instance, write_instance
+from computeplan.io.loader import load_instance
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
+from computeplan.solvers import Termination
+from computeplan.solvers.highs import solve_highs
+
+
+@pytest.fixture(scope="module")
+def lp_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = generate_instance(3000, 60, seed=1, indivisible_share=0.0, idle_share=0.0)
+    return write_instance(raw, tmp_path_factory.mktemp("e2e"))
+
+
+def test_cli_solve_against_highs_alone(benchmark: Any, lp_fleet: Path, tmp_path: Path) -> None:
+    m = build_model(build_data(load_instance(lp_fleet)))
+    highs_times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = solve_highs(m)
+        highs_times.append(time.perf_counter() - t0)
+        assert out.status == Termination.OPTIMAL
+    out_dir = tmp_path / "out"
+
+    def run() -> None:
+        subprocess.run([sys.executable, "-m", "computeplan", "solve", str(lp_fleet), "-q", "--out", str(out_dir)],
+                       check=True)
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    res = computeplan.Result.read(out_dir)
+    assert res.status == "optimal" and computeplan.verify(load_instance(lp_fleet), res) == []
+    highs = statistics.median(highs_times)
+    e2e = benchmark.stats.stats.median
+    benchmark.extra_info.update({"candidate_pairs": m.data.n_cand, "highs_solve_s": highs, "cli_s": e2e,
+                                 "ratio": e2e / highs, "objective": res.objective_value})
