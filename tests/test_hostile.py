@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import computeplan
 from computeplan import InstanceError
 from computeplan.cli import app
-from computeplan.io import loader, schema
+from computeplan.io import documents, loader, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -116,13 +116,13 @@ def test_messages_quote_only_an_excerpt(base):
 
 
 def test_excerpt_is_short_and_escaped():
-    assert len(loader.excerpt("a" * 10_000)) <= loader.EXCERPT_CHARS
-    assert "\x1b" not in loader.excerpt("\x1b[31mred") and "\\x1b" in loader.excerpt("\x1b[31mred")
-    assert "digits" in loader.excerpt(10**100_000)
+    assert len(documents.excerpt("a" * 10_000)) <= documents.EXCERPT_CHARS
+    assert "\x1b" not in documents.excerpt("\x1b[31mred") and "\\x1b" in documents.excerpt("\x1b[31mred")
+    assert "digits" in documents.excerpt(10**100_000)
     deep: list[Any] = []
     for _ in range(10_000):
         deep = [deep]
-    assert len(loader.excerpt(deep)) <= loader.EXCERPT_CHARS
+    assert len(documents.excerpt(deep)) <= documents.EXCERPT_CHARS
 
 
 # --- 2. duplicate keys ----------------------------------------------------------------
@@ -164,18 +164,18 @@ def test_merge_key_override_is_not_a_duplicate(tmp_path, base):
 def test_checks_work_with_either_parser(base_loader):
     if not hasattr(yaml, base_loader):
         pytest.skip(f"{base_loader} is not available")
-    cls = loader.make_yaml_loader(getattr(yaml, base_loader))
+    cls = documents.make_yaml_loader(getattr(yaml, base_loader))
     with pytest.raises(InstanceError, match=r"x\.y: duplicate key"):
-        loader._parse_yaml("x: {y: 1, y: 2}\n", "f.yaml", cls)
+        documents._parse_yaml("x: {y: 1, y: 2}\n", "f.yaml", cls)
     with pytest.raises(InstanceError, match="aliases"):
-        loader._parse_yaml(LAUGHS, "f.yaml", cls)
-    assert loader._parse_yaml("a: &a [1]\nb: *a\n", "f.yaml", cls) == {"a": [1], "b": [1]}
+        documents._parse_yaml(LAUGHS, "f.yaml", cls)
+    assert documents._parse_yaml("a: &a [1]\nb: *a\n", "f.yaml", cls) == {"a": [1], "b": [1]}
 
 
 def test_libyaml_is_used_when_present():
     if not hasattr(yaml, "CSafeLoader"):
         pytest.skip("PyYAML without libyaml")
-    assert issubclass(loader.YAMLLoader, yaml.CSafeLoader)
+    assert issubclass(documents.YAMLLoader, yaml.CSafeLoader)
 
 
 # --- 4. conflicting latency pairs ----------------------------------------------------

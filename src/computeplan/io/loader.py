@@ -8,20 +8,26 @@ got what was found``.
 from __future__ import annotations
 
 import difflib
-import gc
-import json
 import math
-import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from computeplan.errors import InstanceError
 from computeplan.io import catalogue
+from computeplan.io.documents import (
+    EXCERPT_CHARS,
+    Ids,
+    _fmt_loc,
+    clip,
+    excerpt,
+    read_mapping,
+    show_name,
+    show_path,
+)
 from computeplan.io.schema import (
     NAME_PATTERN,
     TIERS,
@@ -45,29 +51,6 @@ for _m in (Instance, Site, Workload, Targets, HardwareModel, FacilityModel, Zone
 
 _BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
            "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
-
-
-Ids = Mapping[str, Sequence[object]]
-"""The ``id`` of every record of ``sites`` and ``workloads``, to name records in paths."""
-
-
-def _fmt_loc(loc: tuple[int | str, ...], ids: Ids | None = None) -> str:
-    out = ""
-    for n, part in enumerate(loc):
-        if isinstance(part, int):
-            out += f"[{part}]"
-            if n == 1 and ids and isinstance(loc[0], str):
-                out += _id_note(ids.get(loc[0]), part)
-        else:
-            out += ("." if out else "") + show_name(str(part))
-    return out or "(top level)"
-
-
-def _id_note(ids: Sequence[object] | None, i: int) -> str:
-    if ids is None or not 0 <= i < len(ids):
-        return ""
-    rid = ids[i]
-    return f" ({excerpt(rid)})" if isinstance(rid, str) else ""
 
 
 def record(section: str, i: int, rid: str) -> str:
@@ -122,233 +105,6 @@ def pydantic_problems(
                 msg += f", got {got}"
         out.append(f"{where}: {path}: {msg}")
     return out
-
-
-# Input limits (README, "Input limits"): what a hostile or broken file may cost us.
-MAX_ALIAS_NODES = 100_000
-"""YAML aliases may add at most this many nodes to the document once expanded."""
-EXCERPT_CHARS = 60
-"""No message quotes more than this many characters of a value."""
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = EXCERPT_CHARS
-_REPR.maxlevel = 2
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
-
-
-def excerpt(value: Any) -> str:
-    """A short, escaped ``repr`` of any value: at most about 60 characters, nothing a
-    terminal would interpret, and bounded work however large or deep the value is."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"<an integer of {len(str(value)) if value.bit_length() < 10_000 else 'thousands of'} digits>"
-    try:
-        s = _REPR.repr(value)
-    except Exception:  # an exotic object whose repr fails: name its type only
-        s = f"<{type(value).__name__}>"
-    if not s.isascii() or not s.isprintable():
-        s = s.encode("ascii", "backslashreplace").decode("ascii")
-        s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
-    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
-
-
-def clip(text: str) -> str:
-    """Free text (an error from a library) for a message: escaped and at most about 60
-    characters, without the quotes of :func:`excerpt`."""
-    s = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-    return s if len(s) <= EXCERPT_CHARS else s[: EXCERPT_CHARS - 3] + "..."
-
-
-def show_name(name: str) -> str:
-    """A key or id as it may appear in a field path: as is when plain, else its excerpt."""
-    if len(name) <= EXCERPT_CHARS and name.isprintable() and name.strip() == name and name:
-        return name
-    return excerpt(name)
-
-
-def make_yaml_loader(base: type[Any]) -> type[Any]:
-    """A safe YAML loader class on ``base`` (libyaml's ``CSafeLoader`` or the pure-Python
-    ``SafeLoader``) that also finds duplicate keys and refuses alias expansion past
-    :data:`MAX_ALIAS_NODES`."""
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        def __init__(self, stream: str) -> None:
-            super().__init__(stream)
-            self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
-            self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
-            self.root: yaml.Node | None = None
-
-        def construct_document(self, node: yaml.Node) -> Any:
-            self.root = node
-            if self.check_aliases:
-                _check_alias_expansion(node)
-            return super().construct_document(node)
-
-        def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
-            if isinstance(node, yaml.MappingNode):
-                first: dict[Any, yaml.Node] = {}
-                for key_node, _ in node.value:
-                    if key_node.tag == _MERGE_TAG:
-                        continue
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        earlier = first.setdefault(key, key_node)
-                    except TypeError:  # unhashable: the base class says so with its position
-                        break
-                    if earlier is not key_node:
-                        self.duplicates.append((node, key_node, earlier))
-            return super().construct_mapping(node, deep=deep)
-
-    Loader.__name__ = Loader.__qualname__ = f"Checked{base.__name__}"
-    return Loader
-
-
-YAMLLoader = make_yaml_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-"""The loader every instance and catalogue file is read with: libyaml's when installed."""
-
-
-class _AliasBomb(Exception):
-    pass
-
-
-def _check_alias_expansion(root: yaml.Node) -> None:
-    """Walk the node graph as the data would be expanded, counting each node met again
-    through an alias; stop past the limit (this also ends self-referring aliases)."""
-    seen: set[int] = set()
-    extra = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            extra += 1
-            if extra > MAX_ALIAS_NODES:
-                raise _AliasBomb
-        else:
-            seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.append(k)
-                stack.append(v)
-
-
-def _node_path(root: yaml.Node, target: yaml.Node) -> tuple[int | str, ...]:
-    """Where ``target`` sits under ``root`` (first occurrence), as a field path."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())]
-    while stack:
-        node, loc = stack.pop()
-        if node is target:
-            return loc
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend((v, (*loc, str(k.value) if isinstance(k, yaml.ScalarNode) else "?"))
-                         for k, v in node.value)
-    return ()
-
-
-def _data_path(root: Any, target: int) -> tuple[int | str, ...]:
-    """Where the object with ``id(target)`` sits in parsed JSON data."""
-    stack: list[tuple[Any, tuple[int | str, ...]]] = [(root, ())]
-    while stack:
-        obj, loc = stack.pop()
-        if id(obj) == target:
-            return loc
-        if isinstance(obj, dict):
-            stack.extend((v, (*loc, str(k))) for k, v in obj.items())
-        elif isinstance(obj, list):
-            stack.extend((v, (*loc, i)) for i, v in enumerate(obj))
-    return ()
-
-
-def _parse_yaml(text: str, where: str, loader_class: type[Any] | None = None) -> Any:
-    loader = (loader_class or YAMLLoader)(text)
-    gc_was_on = gc.isenabled()
-    gc.disable()  # parsing makes millions of objects and no garbage: skip the collector's passes
-    try:
-        data = loader.get_single_data()
-    except _AliasBomb:
-        raise InstanceError([
-            f"{where}: YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes "
-            "(or refer to themselves); write the values out instead"
-        ]) from None
-    finally:
-        loader.dispose()
-        if gc_was_on:
-            gc.enable()
-    if loader.duplicates:
-        assert loader.root is not None
-        problems = []
-        for mapping, key_node, earlier in loader.duplicates:
-            loc = (*_node_path(loader.root, mapping), str(key_node.value))
-            problems.append(
-                f"{where}: {_fmt_loc(loc)}: duplicate key (line {key_node.start_mark.line + 1}, "
-                f"first given at line {earlier.start_mark.line + 1})"
-            )
-        raise InstanceError(problems)
-    return data
-
-
-def _parse_json(text: str, where: str) -> Any:
-    dupes: list[tuple[int, str]] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in items:
-            if k in out:
-                dupes.append((id(out), k))
-            out[k] = v
-        return out
-
-    data = json.loads(text, object_pairs_hook=pairs)
-    if dupes:
-        raise InstanceError([f"{where}: {_fmt_loc((*_data_path(data, i), k))}: duplicate key"
-                             for i, k in dupes])
-    return data
-
-
-def read_mapping(path: Path, what: str) -> dict[str, Any]:
-    """Read a YAML or JSON file that must hold a mapping; every failure is an
-    :class:`InstanceError` naming the file."""
-    where = show_path(path)
-    try:
-        if not path.is_file():
-            raise InstanceError([f"{where}: {what} file not found"])
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InstanceError([f"{where}: byte {e.start}: not UTF-8 text"]) from None
-    except (OSError, ValueError) as e:
-        raise InstanceError([f"{where}: cannot read the {what} file: {clip(str(e))}"]) from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = _parse_json(text, where)
-        else:
-            data = _parse_yaml(text, where)
-    except json.JSONDecodeError as e:
-        raise InstanceError([f"{where}: line {e.lineno} column {e.colno}: not valid JSON: {e.msg}"]) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise InstanceError([f"{where}: {at}not valid YAML: {clip(str(getattr(e, 'problem', None) or e))}"]) from None
-    except RecursionError:
-        raise InstanceError([f"{where}: nested too deeply (more than about 1,000 levels)"]) from None
-    except ValueError as e:  # e.g. an integer of more digits than Python converts
-        raise InstanceError([f"{where}: a value cannot be read: {clip(str(e))}"]) from None
-    if not isinstance(data, dict):
-        raise InstanceError([f"{where}: (top level): expected a mapping of fields, got {type(data).__name__}"])
-    return data
-
-
-def show_path(path: Path | str) -> str:
-    """A file path for a message, escaped when it holds characters a terminal interprets."""
-    s = str(path)
-    return s if s.isprintable() else s.encode("unicode_escape").decode("ascii")
 
 
 class _NotScalar(Exception):
