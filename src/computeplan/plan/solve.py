@@ -64,6 +64,7 @@ def solve(
     check: bool = True,
     seed: int = 0,
     warm_start: bool | None = None,
+    max_passes: int | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -92,6 +93,9 @@ def solve(
     warm_start
         Give HiGHS's MILP the fleet heuristic's plan as a start. Default: when a time
         limit is set and the MILP has more than 5,000 candidate pairs.
+    max_passes
+        With ``method="heuristic"``: bound the search by passes instead of the clock, so
+        the plan does not depend on the machine's speed (``time_limit`` is then ignored).
 
     Returns
     -------
@@ -108,7 +112,8 @@ def solve(
     d = build_data(inst)
     run, why = choose_method(d, method)
     if run == "heuristic":
-        return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0)
+        return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0,
+                                max_passes=max_passes)
     m = build_model(d)
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
@@ -203,10 +208,10 @@ def _check(inst: Instance, res: Result, what: str) -> None:
 
 
 def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, seed: int,
-                     check: bool, t0: float) -> Result:
+                     check: bool, t0: float, max_passes: int | None = None) -> Result:
     from computeplan.heuristics.fleet.search import solve_fleet
 
-    out = solve_fleet(d, time_limit=budget.left(), seed=seed)
+    out = solve_fleet(d, time_limit=budget.left(), seed=seed, max_passes=max_passes)
     bound = out.bound * d.horizon if np.isfinite(out.bound) else None
     if out.v is None:
         res = Result(instance=d.name, status=Status.TIME_LIMIT, method="heuristic",
