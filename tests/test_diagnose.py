@@ -90,9 +90,8 @@ def one_site(cap: float = 500.0, servers: int = 400, demand: float = 25000.0) ->
 
 
 def test_server_shortfall_is_counted_in_servers() -> None:
-    # 25,000 TFLOPS need 250 busy servers; 180 installed and power for 400 (1,000 kW):
-    # the cheapest move in relative terms. Either 70 servers (28 % of 250... of 180: 38.9 %)
-    # or 7,000 TFLOPS of demand (28 %): the demand move is smaller, relative to its base.
+    # 25,000 TFLOPS need 250 busy servers; 180 installed, power for 400 (1,000 kW). The
+    # move is either 70 more servers or 7,000 TFLOPS less demand, and nothing else.
     raw = one_site(cap=1000.0, servers=180)
     res = computeplan.solve(raw)
     assert res.status == "infeasible"
