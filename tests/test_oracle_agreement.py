@@ -184,3 +184,31 @@ def test_the_comparison_can_fail() -> None:
     del res.indicators["server_utilisation"]
     with pytest.raises(AssertionError, match="indicators missing"):
         _compare(res, ref, path.stem)
+
+
+HEURISTIC_RATIO = 1.02  # the fleet heuristic's plan within 2 % of the oracle's optimum
+# Known misses, each with its reason (strict: one that starts passing must leave the list).
+HEURISTIC_MISSES = {
+    "09-unserved-carbon-capacity": "capacity is scarce and an optional workload is indivisible: the "
+                                   "construction leaves a must-serve workload unplaced and finds no plan",
+}
+HEURISTIC_PATHS = [
+    pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=HEURISTIC_MISSES[p.stem]))
+    if p.stem in HEURISTIC_MISSES else pytest.param(p, id=p.stem)
+    for p in OPTIMAL_PATHS
+]
+
+
+@pytest.mark.parametrize("path", HEURISTIC_PATHS)
+def test_fleet_heuristic_against_the_oracle_optimum(path: Path) -> None:
+    """The heuristic's verified plan is within 2 % of the independent optimum, and its
+    bound at or below it (a deterministic pass limit, not the clock)."""
+    ref = reference(path)
+    inst = computeplan.load_instance(path)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=50)
+    assert heur.status in ("optimal", "feasible"), heur.notes
+    assert computeplan.verify(inst, heur) == []
+    best = ref["objective"]
+    assert heur.objective_value >= best * (1 - REL), "a plan better than the optimum"
+    assert heur.objective_value <= best * HEURISTIC_RATIO, f"{heur.objective_value} vs optimum {best}"
+    assert heur.bound is not None and heur.bound <= best * (1 + REL)
