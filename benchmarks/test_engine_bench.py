@@ -18,6 +18,7 @@ import computeplan
 from computeplan.io.generate import generate_instance, write_instance
 from computeplan.model.build import build_model
 from computeplan.model.data import build_data
+from computeplan.solvers import Termination
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.pulp_backend import to_pulp
 
@@ -49,8 +50,10 @@ def test_shanghai_build(benchmark):
 def test_shanghai_solve(benchmark):
     inst = computeplan.load_instance(SHANGHAI)
     res = benchmark(computeplan.solve, inst)
+    problems = computeplan.verify(inst, res)
     benchmark.extra_info.update(status=res.status.value, objective=res.objective_value, gap=res.gap,
-                                method=res.method, feasible=computeplan.verify(inst, res) == [])
+                                method=res.method, feasible=problems == [])
+    assert res.status == "optimal" and problems == [], problems[:5]
 
 
 def test_lp1m_load(benchmark, lp_1m):
@@ -78,3 +81,6 @@ def test_lp1m_solve(benchmark, lp_1m):
     out = once(benchmark, lambda: solve_highs(m))
     benchmark.extra_info.update(status=out.status, objective=None if out.objective is None else out.objective * m.scale,
                                 columns=m.n_cols, rows=m.n_rows)
+    assert out.status == Termination.OPTIMAL
+    res = computeplan.solve(inst)  # the same LP through the engine, for the independent check
+    assert computeplan.verify(inst, res) == []

@@ -25,7 +25,9 @@ SHANGHAI = Path(__file__).resolve().parents[1] / "instances" / "shanghai-2025.ya
 
 def test_sweep_one_vs_two_workers(benchmark) -> None:
     inst = computeplan.load_instance(SHANGHAI)
-    p0 = computeplan.solve(inst).indicators["fleet_pue"]
+    base = computeplan.solve(inst)
+    assert computeplan.verify(inst, base) == []
+    p0 = base.indicators["fleet_pue"]
     assert p0 is not None
     vary = {"targets.fleet_pue_max": np.linspace(p0 - 0.0015, p0 + 0.0003, 21)}
 

@@ -7,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from support import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Under CI every property test draws the same examples, so a red run can be replayed.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    settings.load_profile("ci")
+
 
 
 def base_instance() -> dict[str, Any]:

@@ -16,6 +16,9 @@ from computeplan.model.data import build_data
 from computeplan.plan.solve import choose_method
 from computeplan.solvers.highs import solve_highs
 
+# Passes, not seconds: a plan (and its ratio to the optimum) must not depend on the clock.
+PASSES = 50
+
 
 def lp_bound(inst: computeplan.Instance) -> float:
     d = build_data(inst)
@@ -26,7 +29,7 @@ def lp_bound(inst: computeplan.Instance) -> float:
 
 def test_heuristic_on_generated_fleet_is_near_optimal():
     inst = computeplan.load_instance(generate_instance(600, 15, seed=4))
-    heur = computeplan.solve(inst, method="heuristic", time_limit=10)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=PASSES)
     exact = computeplan.solve(inst, method="milp", mip_gap=1e-7)
     assert heur.status.has_plan and exact.status == "optimal"
     assert computeplan.verify(inst, heur) == []
@@ -40,7 +43,7 @@ def test_heuristic_meets_targets_exactly(base):
     raw = copy.deepcopy(base)
     raw["targets"] = {"fleet_pue_max": 1.45}
     inst = computeplan.load_instance(raw)
-    heur = computeplan.solve(inst, method="heuristic", time_limit=5)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=PASSES)
     exact = computeplan.solve(inst)
     assert heur.status.has_plan and computeplan.verify(inst, heur) == []
     assert heur.indicators["fleet_pue"] <= 1.45 * (1 + 1e-9)
@@ -50,9 +53,19 @@ def test_heuristic_meets_targets_exactly(base):
 def test_heuristic_says_when_it_finds_no_plan(base):
     raw = copy.deepcopy(base)
     raw["workloads"][0]["demand_tflops"] = 1e6
-    res = computeplan.solve(computeplan.load_instance(raw), method="heuristic", time_limit=2)
+    res = computeplan.solve(computeplan.load_instance(raw), method="heuristic", max_passes=PASSES)
     assert res.status == "time_limit" and res.objective_value is None
     assert res.notes
+
+
+def test_heuristic_is_deterministic_with_a_pass_limit():
+    inst = computeplan.load_instance(generate_instance(300, 8, seed=2, indivisible_share=0.3, idle_share=1.0))
+    a = computeplan.solve(inst, method="heuristic", max_passes=3, seed=1)
+    b = computeplan.solve(inst, method="heuristic", max_passes=3, seed=1)
+    assert a.objective_value == b.objective_value and a.bound == b.bound
+    assert a.to_dict()["assignments"] == b.to_dict()["assignments"]
+    # the pass limit, not the clock, bounds the local search
+    assert a.extra["heuristic"]["passes"] <= 3 * (1 + 3)
 
 
 def test_auto_method_choice_explains_itself(base):
@@ -72,7 +85,7 @@ def test_property_bound_exact_heuristic(seed, n, m, indivisible, idle):
                                                        idle_share=idle))
     lp = lp_bound(inst)
     exact = computeplan.solve(inst, method="milp" if build_data(inst).has_integers else "lp", mip_gap=1e-9)
-    heur = computeplan.solve(inst, method="heuristic", time_limit=3, seed=seed)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=PASSES, seed=seed)
     assert exact.status == "optimal"
     assert lp <= exact.objective_value * (1 + 1e-7)
     assert heur.status.has_plan and computeplan.verify(inst, heur) == []
@@ -83,7 +96,7 @@ def test_property_bound_exact_heuristic(seed, n, m, indivisible, idle):
 
 def test_milp_warm_started_from_the_heuristic_is_no_worse():
     inst = computeplan.load_instance(generate_instance(800, 12, seed=9, indivisible_share=0.3))
-    heur = computeplan.solve(inst, method="heuristic", time_limit=3)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=PASSES)
     warm = computeplan.solve(inst, method="milp", time_limit=20, mip_gap=1e-6, warm_start=True)
     assert "fleet heuristic" in warm.extra["method_reason"]
     assert warm.status.has_plan and computeplan.verify(inst, warm) == []

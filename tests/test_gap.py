@@ -8,11 +8,11 @@ It is located as ``<repo>/../shared`` (the sibling of the project root), or by t
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import require_data, shared_dir
 
 from computeplan.heuristics.gap.problem import (
     GapFormatError,
@@ -25,16 +25,14 @@ from computeplan.heuristics.gap.problem import (
     solve_gap_milp,
 )
 
-
-def _gap_dir() -> Path:
-    shared = Path(os.environ.get("COMPUTEPLAN_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-    return shared / "benchdata" / "gap"
+GAP_DIR = shared_dir() / "benchdata" / "gap"
+needs_data = pytest.mark.usefixtures("gap_data")
 
 
-GAP_DIR = _gap_dir()
-needs_data = pytest.mark.skipif(
-    not (GAP_DIR / "reference.csv").is_file(), reason=f"GAP benchmark data not found at {GAP_DIR}"
-)
+@pytest.fixture
+def gap_data() -> Path:
+    """Skips when the GAP benchmark files are absent; fails under CI."""
+    return require_data(GAP_DIR / "reference.csv")
 
 
 def reference() -> dict[tuple[str, int, str], float]:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import computeplan
 from computeplan import InstanceError
 from computeplan.cli import app
-from computeplan.io import documents, loader, schema
+from computeplan.io import documents, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

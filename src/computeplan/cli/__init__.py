@@ -315,7 +315,8 @@ def solve(
                 from computeplan.model.data import build_data
                 from computeplan.solvers.pulp_backend import write_model as wm
 
-                wm(build_model(build_data(inst)), write_mps)
+                chosen = inst.model_copy(update={"objective": objective.value}) if objective else inst
+                wm(build_model(build_data(chosen)), write_mps)
         if out_dir is not None:
             res.write(out_dir, table_kinds(tables))
         if report is not None:

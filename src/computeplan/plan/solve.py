@@ -26,6 +26,8 @@ METHODS = ("auto", "lp", "milp", "heuristic")
 # Sizes (candidate pairs) above which auto hands a model to the fleet heuristic.
 AUTO_MILP_MAX = 200_000
 AUTO_LP_MAX = 2_000_000
+# Local-search passes and ejection rounds of the fleet heuristic when no time limit is set.
+HEURISTIC_PASSES = 50
 
 
 def choose_method(d: ModelData, method: str) -> tuple[str, str]:
@@ -64,6 +66,7 @@ def solve(
     check: bool = True,
     seed: int = 0,
     warm_start: bool | None = None,
+    max_passes: int | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -92,6 +95,9 @@ def solve(
     warm_start
         Give HiGHS's MILP the fleet heuristic's plan as a start. Default: when a time
         limit is set and the MILP has more than 5,000 candidate pairs.
+    max_passes
+        With ``method="heuristic"``: bound the search by passes instead of the clock, so
+        the plan does not depend on the machine's speed (``time_limit`` is then ignored).
 
     Returns
     -------
@@ -108,7 +114,8 @@ def solve(
     d = build_data(inst)
     run, why = choose_method(d, method)
     if run == "heuristic":
-        return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0)
+        return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0,
+                                max_passes=max_passes)
     m = build_model(d)
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
@@ -207,10 +214,13 @@ def _check(inst: Instance, res: Result, what: str) -> None:
 
 
 def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, seed: int,
-                     check: bool, t0: float) -> Result:
+                     check: bool, t0: float, max_passes: int | None = None) -> Result:
     from computeplan.heuristics.fleet.search import solve_fleet
 
-    out = solve_fleet(d, time_limit=budget.left(), seed=seed)
+    if max_passes is None and budget.unlimited:
+        # Without a time limit the search is bounded by passes, not the clock: same seed, same plan.
+        max_passes = HEURISTIC_PASSES
+    out = solve_fleet(d, time_limit=budget.left(), seed=seed, max_passes=max_passes)
     bound = out.bound * d.horizon if np.isfinite(out.bound) else None
     if out.v is None:
         res = Result(instance=d.name, status=Status.TIME_LIMIT, method="heuristic",

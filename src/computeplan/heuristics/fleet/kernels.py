@@ -126,18 +126,18 @@ def place_unplaced(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool
 
 @njit(cache=True)
 def local_search(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool_cap, site_cap,
-                 hall_kw, hall_cost, site_idle, sel, pool_load, site_it, time_limit, seed):
+                 hall_kw, hall_cost, site_idle, sel, pool_load, site_it, time_limit, seed, max_passes=-1):
     """First-improvement shift moves (an item to another candidate, or to unserved when
-    that is allowed), exact on the hall cost, in random order until no move improves or
-    time runs out; then a pass that empties a hall by moving its items when that pays.
-    Returns (passes, moves)."""
+    that is allowed), exact on the hall cost, in random order until no move improves,
+    time runs out or ``max_passes`` passes are done (``-1``: no pass limit); then a pass
+    that empties a hall by moving its items when that pays. Returns (passes, moves)."""
     np.random.seed(seed)
     n_items = item_ptr.size - 1
     t0 = now()
     passes = 0
     moves = 0
     improved = True
-    while improved and now() - t0 < time_limit:
+    while improved and now() - t0 < time_limit and (max_passes < 0 or passes < max_passes):
         improved = False
         passes += 1
         order = np.random.permutation(n_items)

@@ -202,10 +202,12 @@ def _fixed_lp(m: Model, v: F64, time_limit: float | None = None) -> F64 | None:
 
 
 def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
-            prices: tuple[F64, F64] | None = None) -> tuple[F64 | None, dict[str, float], float]:
+            prices: tuple[F64, F64] | None = None,
+            max_passes: int | None = None) -> tuple[F64 | None, dict[str, float], float]:
     """Construction (on costs priced with the capacity multipliers ``prices`` when given),
     repair and local search on the true costs; returns (column vector or None, info, cost
-    per hour)."""
+    per hour). ``max_passes`` bounds each local search's passes and the rounds of
+    ejection chains (``None``: only the clock does)."""
     from computeplan.heuristics.fleet.kernels import (
         close_halls,
         construct,
@@ -227,15 +229,16 @@ def _search(d: ModelData, fa: FleetArrays, budget: float, seed: int,
     if unplaced:
         unplaced = place_unplaced(*args, sel, pool_load, site_it)
     info: dict[str, float] = {"items": float(fa.item_wl.size), "unplaced": float(unplaced)}
-    passes, moves = local_search(*args, sel, pool_load, site_it, 0.3 * budget, int(seed))
+    limit = -1 if max_passes is None else int(max_passes)
+    passes, moves = local_search(*args, sel, pool_load, site_it, 0.3 * budget, int(seed), limit)
     closed = close_halls(*args, sel, pool_load, site_it, order[::-1].copy())
     ejections = 0
-    for rnd in range(200):  # alternate ejection chains and shifts while they pay
+    for rnd in range(200 if max_passes is None else max_passes):  # ejection chains and shifts while they pay
         left = budget - (time.perf_counter() - t0)
         if left <= 0 or stop_requested():
             break
         e = ejection_pass(*args, sel, pool_load, site_it, 0.5 * left, int(seed) + 2 + rnd, 200)
-        p2, m2 = local_search(*args, sel, pool_load, site_it, 0.5 * left, int(seed) + 100 + rnd)
+        p2, m2 = local_search(*args, sel, pool_load, site_it, 0.5 * left, int(seed) + 100 + rnd, limit)
         ejections += e
         passes, moves = passes + p2, moves + m2
         if e == 0 and m2 == 0:
@@ -269,25 +272,32 @@ def _objective(m: Model, v: F64) -> float:
 
 def _left(t0: float, budget: float, time_limit: float | None) -> float | None:
     """What is left of a caller's time limit (at least a moment for an LP); None without one."""
-    if time_limit is None:
+    if time_limit is None or not math.isfinite(budget):
         return None
     return max(0.05, budget - (time.perf_counter() - t0))
 
 
 def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
                 polish: bool | None = None, model: Model | None = None,
-                lp_guided_max: int = 1_200_000) -> FleetOutcome:
+                lp_guided_max: int = 1_200_000, max_passes: int | None = None) -> FleetOutcome:
     """Heuristic plan for ``d`` and a lower bound (Lagrangian, or the LP's when it was solved).
 
     Runs the search on the model as it is and, when the LP relaxation fits (``n_cand <=
     lp_guided_max``), again with the hall counts the LP asks for (rounded up) held open;
     the better polished plan is returned.
+
+    ``max_passes`` makes the run deterministic: the clock is ignored (``time_limit`` has
+    no effect), each local search stops after that many passes, the ejection rounds after
+    that many rounds and the Lagrangian ascent after its iteration count, so the plan
+    depends only on ``d``, ``seed`` and ``max_passes``.
     """
     t0 = time.perf_counter()
     budget = 60.0 if time_limit is None else float(time_limit)
+    if max_passes is not None:
+        budget = math.inf
     fa = fleet_arrays(d)
     # A quick incumbent (construction and one short search) to aim the multipliers at.
-    v, info, heur_cost = _search(d, fa, 0.05 * budget, seed)
+    v, info, heur_cost = _search(d, fa, 0.05 * budget, seed, max_passes=max_passes)
     tb = time.perf_counter()
     bound, lam, mu = lagrangian_bound(d, fa, heur_cost, time_limit=0.3 * budget)
     info["bound_s"] = time.perf_counter() - tb
@@ -295,7 +305,7 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     reserve = 0.35 if d.n_cand <= lp_guided_max else 0.15
     left = budget - (time.perf_counter() - t0)
     v_p, info_p, cost_p = _search(d, fa, 0.0 if stop_requested() else max(0.05 * budget, (1 - reserve) * left),
-                                  seed + 1, prices=(lam, mu))
+                                  seed + 1, prices=(lam, mu), max_passes=max_passes)
     info["priced_search_s"] = info_p["search_s"]
     info["priced_cost"] = cost_p
     info["unpriced_cost"] = heur_cost
@@ -308,14 +318,15 @@ def solve_fleet(d: ModelData, *, time_limit: float | None = None, seed: int = 0,
     if v is not None:
         candidates.append(v)
     if m is not None and d.n_cand <= lp_guided_max and bool(np.any(d.site_can_idle)) and not stop_requested():
-        lp = solve_highs(m, SolveOptions(relax=True, time_limit=max(1.0, 0.5 * (budget - (time.perf_counter() - t0)))))
+        lp_limit = None if max_passes is not None else max(1.0, 0.5 * (budget - (time.perf_counter() - t0)))
+        lp = solve_highs(m, SolveOptions(relax=True, time_limit=lp_limit))
         if lp.status == Termination.OPTIMAL and lp.objective is not None and lp.v is not None:
             bound = max(bound, lp.objective)
             z_lp = np.ceil(m.split(lp.v)["z"] - 1e-6).clip(0, d.site_halls)
             forced = FleetArrays(**{**fa.__dict__, "site_idle": np.zeros_like(fa.site_idle),
                                     "site_cap": np.where(d.site_can_idle, z_lp * d.site_hall_kw, fa.site_cap),
                                     "fixed_const": float(np.sum(fa.hall_cost * np.where(d.site_can_idle, z_lp, d.site_halls)))})
-            v2, info2, _ = _search(d, forced, 0.2 * budget, seed + 7)
+            v2, info2, _ = _search(d, forced, 0.2 * budget, seed + 7, max_passes=max_passes)
             info["lp_guided_s"] = info2["search_s"]
             if v2 is not None:
                 candidates.append(v2)
