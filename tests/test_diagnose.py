@@ -90,16 +90,32 @@ def one_site(cap: float = 500.0, servers: int = 400, demand: float = 25000.0) ->
 
 
 def test_server_shortfall_is_counted_in_servers() -> None:
-    # 25,000 TFLOPS need 250 busy servers; 180 installed, power for 400 (1,000 kW). The
-    # move is either 70 more servers or 7,000 TFLOPS less demand, and nothing else.
+    # Ten workloads of 2,500 TFLOPS need 250 busy servers; 180 installed, power for 400
+    # (1,000 kW). 70 more servers is 39 % of the pool; cutting 7,000 TFLOPS instead drops
+    # 2.8 whole workloads (280 % in the diagnosis's relative units).
     raw = one_site(cap=1000.0, servers=180)
+    w = raw["workloads"][0]
+    raw["workloads"] = [{**w, "id": f"w{i}", "demand_tflops": 2500.0} for i in range(10)]
     res = computeplan.solve(raw)
     assert res.status == "infeasible"
     (mv,) = res.diagnosis["moves"]
-    if mv["kind"] == "demand":
-        assert mv["unserved_tflops"] == pytest.approx(7000.0, rel=1e-9)
-    else:
-        assert mv["kind"] == "servers" and mv["extra_servers"] == pytest.approx(70.0, rel=1e-9)
+    assert mv["kind"] == "servers" and (mv["site"], mv["hardware"]) == ("s1", "t")
+    assert mv["extra_servers"] == pytest.approx(70.0, rel=1e-9)
+    assert computeplan.solve(apply_moves(raw, [mv])).status == "optimal"
+
+
+def test_capacity_shortfall_of_many_small_workloads_is_counted_in_kw() -> None:
+    # Ten workloads of 2,500 TFLOPS: 250 busy servers at 2.5 kW = 625 kW on a 500 kW site.
+    # Growing the site by 125 kW is 25 % of its capacity; cutting demand instead means
+    # dropping 5,000 TFLOPS, two whole workloads (200 % in the diagnosis's relative units).
+    raw = one_site()
+    w = raw["workloads"][0]
+    raw["workloads"] = [{**w, "id": f"w{i}", "demand_tflops": 2500.0} for i in range(10)]
+    res = computeplan.solve(raw)
+    assert res.status == "infeasible"
+    (mv,) = res.diagnosis["moves"]
+    assert mv["kind"] == "capacity" and mv["site"] == "s1"
+    assert mv["extra_kw"] == pytest.approx(125.0, rel=1e-9)
     assert computeplan.solve(apply_moves(raw, [mv])).status == "optimal"
 
 

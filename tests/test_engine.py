@@ -168,6 +168,11 @@ def test_verify_catches_tampering(base):
     d = res.to_dict()
     d["pools"][0]["servers_on"] = 0.0
     assert any("servers on" in p for p in computeplan.verify(inst, d))
+    d = res.to_dict()
+    first = d["assignments"][0]
+    d["assignments"].append(dict(first))
+    twice = f"assignments[{first['workload']}@{first['site']}/{first['hardware']}]: listed twice"
+    assert twice in computeplan.verify(inst, d)
 
 
 def test_servers_beyond_need_reported(base):
