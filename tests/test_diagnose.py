@@ -234,13 +234,12 @@ def test_property_applying_the_diagnosis_makes_the_instance_feasible(
     assert again.status == "optimal", (res.diagnosis, fixed.get("targets"))
 
 
-@pytest.mark.xfail(strict=True, reason="the diagnosis of a MILP whose LP relaxation is infeasible too "
-                   "comes from the elastic LP; its target move is not enough for whole decisions")
-def test_lp_diagnosis_of_an_indivisible_instance_is_enough() -> None:
+def test_diagnosis_of_an_indivisible_instance_is_enough() -> None:
     """An indivisible w1 (5,600 TFLOPS = 56 servers) under a fleet PUE cap of 1.0: the elastic
-    LP moves the cap to the PUE of a split plan, which the unsplit work cannot reach."""
+    LP would move the cap to the PUE of a split plan, which the unsplit work cannot reach;
+    the elastic MILP's move is enough."""
     raw = fleet(300.0, 100.0, 60, 20, 8000.0, 1, False, False)
     raw["targets"] = {"fleet_pue_max": target_value("fleet_pue_max", 1.0, 8000.0)}
     res = computeplan.solve(raw)
-    assert res.status == "infeasible" and res.diagnosis["method"].startswith("elastic LP")
+    assert res.status == "infeasible" and res.diagnosis["method"].startswith("elastic MILP")
     assert computeplan.solve(apply_moves(raw, res.diagnosis["moves"])).status == "optimal"

@@ -86,14 +86,17 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
                 "method": "elastic LP re-solve with weighted slacks"}
     method = "elastic LP re-solve with weighted slacks"
     tol = 1e-7
-    if bool(np.any(m.integer)) and float(np.max(out.v[V:], initial=0.0)) <= tol:
-        # The relaxation needs no move: whole halls or indivisible workloads are the cause.
+    if bool(np.any(m.integer)):
+        # Whole halls and indivisible work: the relaxation's moves may not be enough for the
+        # integer model (or it needs none at all), so the elastic MILP decides when it can.
+        lp_needs_none = float(np.max(out.v[V:], initial=0.0)) <= tol
         m2.integer[:V] = m.integer
         left = (budget or Budget(None)).left()
         mip = solve_highs(m2, SolveOptions(time_limit=60.0 if left is None else min(60.0, left), mip_gap=1e-4))
         if mip.v is not None:
             out = mip
-            method = "elastic MILP re-solve with weighted slacks (the LP relaxation is feasible)"
+            method = ("elastic MILP re-solve with weighted slacks"
+                      + (" (the LP relaxation is feasible)" if lp_needs_none else ""))
     sol = out.v
     assert sol is not None
     parts = layout.split(sol)
