@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from computeplan.cli import (
+from computeplan.cli.common import (
     DebugOpt,
     MethodOpt,
     ObjectiveOpt,
