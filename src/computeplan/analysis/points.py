@@ -9,7 +9,7 @@ reported as ``time_limit`` without a solve.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,7 @@ class RunOptions:
         """These options with the budget's clock started (once per command)."""
         if self.budget is not None or self.time_limit is None:
             return self
-        return RunOptions(self.method, self.objective, self.solver, self.time_limit, self.mip_gap, self.check,
-                          Budget(self.time_limit))
+        return replace(self, budget=Budget(self.time_limit))
 
     def run(self, inst: Instance) -> Result:
         left = self.budget.left() if self.budget is not None else self.time_limit

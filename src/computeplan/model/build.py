@@ -197,7 +197,7 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     V = L.n_cols
     A = sp.csr_matrix(sp.vstack(rows.blocks, format="csr")) if rows.blocks else sp.csr_matrix((0, V))
     c = np.asarray(d.site_obj @ ex.A_p).ravel()
-    xs, ns, zs = L["x"], L["n"], L["z"]
+    xs, zs = L["x"], L["z"]
     # Unserved demand: penalty * D * (1 - sum x) for workloads that need not be served.
     c[xs] -= np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])
     offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand)))
@@ -209,7 +209,6 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     if not relax:
         integer[xs] = ~d.wl_divisible[d.cand_wl]
         integer[zs] = d.site_can_idle
-    del ns
     return Model(
         data=d, layout=L, c=c, offset=offset, A=A,
         row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),

@@ -9,7 +9,7 @@ multiplier, elastic slacks) is a new block: :meth:`Layout.extend`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,15 +59,6 @@ class Layout:
     def __getitem__(self, name: str) -> slice:
         return self._blocks[name].slice
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._blocks
-
-    def __iter__(self) -> Iterator[Block]:
-        return iter(self._blocks.values())
-
-    def block(self, name: str) -> Block:
-        return self._blocks[name]
-
     def start(self, name: str) -> int:
         return self._blocks[name].start
 
@@ -83,11 +74,6 @@ class Layout:
         for name, arr in parts.items():
             v[self[name]] = arr
         return v
-
-    def mask(self, name: str) -> NDArray[np.bool_]:
-        out = np.zeros(self.n_cols, dtype=bool)
-        out[self[name]] = True
-        return out
 
     def extend(self, name: str, size: int, names: Callable[[], list[str]] | None = None) -> Layout:
         """This layout with one more block at the end."""

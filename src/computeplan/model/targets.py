@@ -186,11 +186,6 @@ def given(targets: Mapping[str, Any]) -> Iterator[Given]:
             yield Given(spec, None, float(val))
 
 
-def keys_of(spec: TargetSpec, d: ModelData) -> list[str]:
-    """What a keyed target may be keyed by: tier names and site ids."""
-    return sorted(set(d.site_tier)) + list(d.site_ids)
-
-
 @dataclass
 class TargetTerm:
     """A given target as it stands in a built model: its rows, and the derivatives of

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from computeplan.io.schema import Instance, Workload, haversine_km
+from computeplan.model.indicators import OBJECTIVE_NAMES as OBJECTIVE_NAMES
 from computeplan.model.targets import given, site_key
 
 INF = math.inf
-OBJECTIVE_NAMES = {"energy": "energy_kwh", "cost": "cost", "carbon": "carbon_kg"}
 
 Expr = dict[str, float]  # column name -> coefficient
 

@@ -86,7 +86,6 @@ class Budget:
         if deadline is None and seconds is not None:
             deadline = time.time() + float(seconds)
         self.deadline = deadline
-        self.seconds = seconds
 
     @property
     def unlimited(self) -> bool:
@@ -104,18 +103,6 @@ class Budget:
         if left is None:
             return None
         return min(left, max(floor, fraction * left))
-
-    @property
-    def expired(self) -> bool:
-        left = self.left()
-        return left is not None and left <= 0.0
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"deadline": self.deadline, "seconds": self.seconds}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.deadline = state["deadline"]
-        self.seconds = state["seconds"]
 
 
 @dataclass(frozen=True)
@@ -163,10 +150,6 @@ class SolveOutcome:
     ranging: Ranging | None = None
     message: str = ""
     info: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def has_solution(self) -> bool:
-        return self.v is not None
 
 
 def finite(x: float | None) -> float | None:
