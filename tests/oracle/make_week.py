@@ -7,6 +7,11 @@ day of the year 163, 0-based), of four grids' direct carbon intensity
 out: the intensity already averages the renewable supply, and the model's
 ``carbon * (1 - renewable)`` would count it twice. Data: Electricity Maps, ODbL 1.0.
 
+Within a UTC day (a flexible window) a grid's intensity may repeat to the 0.01 g
+of the source; a repeated value is raised by 0.00001 kg/kWh (0.01 g) until it is
+unique in its day, so that the optimal dispatch of each hour is unique (a tie
+between two hours would let two correct solvers split work differently).
+
 ``infer_shape`` is the inference demand shape of the instance: a synthetic
 diurnal curve in UTC, ``1 + 0.5 * cos(2 pi (hour - 16) / 24)`` (peak at 16:00
 UTC, trough at 04:00), rounded to 4 decimals; it is rescaled to a mean of 1 when
@@ -32,6 +37,15 @@ def rows() -> list[dict[str, str]]:
     for key, name in GRIDS.items():
         with (GRID / name).open(newline="") as fh:
             series[key] = list(csv.DictReader(fh))[24 * START_DAY:24 * START_DAY + HOURS]
+    for key in GRIDS:
+        for day in range(HOURS // 24):
+            seen: set[int] = set()
+            for row in series[key][24 * day:24 * day + 24]:
+                value = round(float(row["carbon_direct_g_per_kwh"]) * 100)  # 0.01 g
+                while value in seen:
+                    value += 1
+                seen.add(value)
+                row["carbon_direct_g_per_kwh"] = str(value / 100)
     out = []
     for t in range(HOURS):
         row = {"datetime": series["ca"][t]["datetime_utc"]}

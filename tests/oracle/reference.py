@@ -76,7 +76,12 @@ Time (section 10):
   is infeasible both are ``None``;
 - ``shifted_tflops_hours`` = ``sum_{i flexible, t} w[t] * D[i] * max(0,
   served[i,t] - s[i,t])``: the TFLOPS-hours served in a period beyond its demand
-  shape (moved into it). It need not be unique over an optimal face (ties).
+  shape (moved into it). When all flexible work is served and the periods of a
+  window share one weight it equals ``sum w D |served - s| / 2`` (each hour moved
+  counted once). It need not be unique over an optimal face (ties);
+- ``time.periods`` of the result is the number of periods, ``time.hours`` the
+  horizon ``H = sum w``;
+- a period table read from CSV takes every column but ``datetime`` as numbers.
 
 Build-out (section 11):
 
@@ -319,6 +324,8 @@ class ReferenceModel:
     m: dict[tuple[int, str], Any]
     o: dict[int, Any]
     quantities: dict[str, Any] = field(default_factory=dict)
+    power: dict[tuple[int, int], Any] = field(default_factory=dict)  # P[j,t]
+    served: dict[tuple[int, int], Any] = field(default_factory=dict)  # sum_jh x[i,j,h,t]
     objective_expr: Any = None
     needs_penalty: bool = False
     has_time: bool = False
@@ -839,6 +846,7 @@ def build_reference(
         objective_expr=objective_expr, needs_penalty=needs_penalty,
         has_time=raw.get("time") is not None,
         has_build=any(s.halls_max or s.servers_max or s.site_capex is not None for s in sites),
+        power=power, served=served_q,
     )
     model.quantities = {
         "energy_kwh": energy,

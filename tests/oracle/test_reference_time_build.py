@@ -10,12 +10,17 @@ P = 100 + 1.1 * 420 q = 100 + 462 q kW.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from . import waterfill
+from . import agree_common, waterfill
 from .cases import one_site
+from .check_heldout import check as check_heldout
+from .manifest import EXPECTED
+from .manifest_heldout import EXPECTED as EXPECTED_HELDOUT
 from .reference import AMBIGUITIES, cooling_k, crf, load_yaml, solve_reference
 
 H = 8760.0
@@ -329,3 +334,60 @@ def test_load_yaml_roundtrip(tmp_path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("computeplan: 1\nname: x\n")
     assert load_yaml(path) == {"computeplan": 1, "name": "x"}
+
+
+# ------------------------------------------------ held-out instances and comparisons
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HELDOUT))
+def test_heldout_instance_optimum(name: str) -> None:
+    """Recorded status, optimum, indicators, flexibility, peaks, builds; each listed
+    limit binds. (Uniqueness over the optimal face: ``python -m tests.oracle.check_heldout``.)"""
+    assert check_heldout(name, verbose=False, uniqueness=False) == []
+
+
+def test_heldout_folders_match_the_manifest() -> None:
+    found = {p.stem for folder in ("instances-time", "instances-build")
+             for p in (Path(__file__).parent / folder).glob("*.yaml")}
+    assert found == set(EXPECTED_HELDOUT)
+
+
+def test_flat_twin_equals_its_original() -> None:
+    twin = EXPECTED_HELDOUT["03-flat-twin-city-mix"]
+    assert twin["objective"] == EXPECTED[twin["twin_of"]]["objective"]
+
+
+def _as_engine(ref: dict) -> dict:
+    """The oracle's result in the shape ``agree_common.engine_tables`` reads."""
+    return {"periods": pd.DataFrame(ref["periods"]), "served": pd.DataFrame(ref["served"]),
+            "time": ref.get("time"), "sites": ref["sites"], "build": ref["build"],
+            "indicators": dict(ref["indicators"]), "status": ref["status"], "objective": ref["objective"]}
+
+
+def test_agreement_helpers_accept_the_oracle_and_reject_a_change() -> None:
+    """The comparisons of agree_time.py / agree_build.py pass on the oracle's own
+    figures and fail on a per-period power off by 1e-3, a peak in the wrong period,
+    a flexibility value off by 1e-3, or a missing new server."""
+    path = agree_common.paths("instances-time")[0]
+    ref = agree_common.reference(path)
+    got = _as_engine(ref)
+    assert agree_common.compare_figures(got, ref, path.stem) == []
+    assert agree_common.compare_time_block(got, ref, per_period=True) == []
+    assert agree_common.compare_per_period(got["periods"], got["served"], ref) == []
+    bad = got["periods"].copy()
+    bad.loc[5, "facility_kw"] *= 1.001
+    assert agree_common.compare_per_period(bad, got["served"], ref)
+    sites = copy.deepcopy(got["sites"])
+    site = next(s for s in sites if s["id"] == "es-hs")
+    power = {r["period"]: r["facility_kw"] for r in ref["periods"] if r["site"] == "es-hs"}
+    site["peak_period"] = min(power, key=power.__getitem__)
+    assert agree_common.compare_time_block(dict(got, sites=sites), ref, per_period=True)
+    time = copy.deepcopy(got["time"])
+    time["flexibility"]["value"] *= 1.001  # judged against the objectives it is the difference of
+    assert agree_common.compare_time_block(dict(got, time=time), ref, per_period=True)
+    path = agree_common.paths("instances-build")[0]
+    ref = agree_common.reference(path)
+    got = _as_engine(ref)
+    assert agree_common.compare_figures(got, ref, path.stem) == []
+    assert agree_common.compare_build(got, ref) == []
+    assert agree_common.compare_build(dict(got, build=dict(got["build"], servers=[])), ref)
