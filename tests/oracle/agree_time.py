@@ -76,14 +76,13 @@ def test_cli_matches_oracle_on_time_instances(path: Path, tmp_path: Path) -> Non
     _check(engine_tables(out_dir=out), path, "cli")
 
 
-def test_infeasible_grid_limit_is_diagnosed() -> None:
+def test_infeasible_grid_limit_is_diagnosed(tmp_path: Path) -> None:
     """Exit 1, and the diagnosis names grid_kw (on the terminal and in result.json)."""
     path = next(p for p in PATHS if p.stem == "04-infeasible-grid")
-    with runner.isolated_filesystem():
-        r = runner.invoke(app, ["solve", str(path), "--out", "out"])
-        assert r.exit_code == 1, r.output
-        assert "grid_kw" in r.output
-        doc = json.loads(Path("out/result.json").read_text())
+    r = runner.invoke(app, ["solve", str(path), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1, r.output
+    assert "grid_kw" in r.output
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
     assert doc["status"] == "infeasible"
     assert "grid_kw" in json.dumps(doc["diagnosis"])
     res = computeplan.solve(computeplan.load_instance(path))
