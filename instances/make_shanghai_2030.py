@@ -24,6 +24,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import make_shanghai as base  # noqa: E402
 
+# Capital figures are computeplan's generator's (`computeplan generate --build`), one basis
+# for both; their sources are in the comments there and in instances/README.md.
+from computeplan.io.generate import BUILD_HW as CAPITAL  # noqa: E402
+from computeplan.io.generate import HALL_CAPEX_PER_MW, SITE_CAPEX  # noqa: E402
+
 NAME = "shanghai-2030-buildout"
 CATALOGUE = HERE.parent / "models" / "hardware.yaml"
 
@@ -44,39 +49,20 @@ GROWTH = {"ai-training": 3.0, "ai-inference": 3.0, "edge": 2.0, "general": 1.5, 
 # (the 4xL40S archetype stands for its class). Every AI workload may also run on the
 # buildable accelerators that support its precision (frameworks ported by 2030 [R]).
 # Hardware figures are the catalogue's (models/hardware.yaml); the build fields are:
-#  capex (yuan per server) [R], indicative 2024-25 street prices, 1 USD = 7.2 yuan:
-#    npu-8x910b 1.2e6 (Atlas 800T A2 class 8-NPU training server, ~1.0-1.5 M yuan
-#      reported by Chinese resellers), gpu-8xh20 1.0e6 (8 x ~USD 12-13k GPUs + an HGX
-#      host), gpu-4xl40s 3.6e5 (4 x ~USD 8-10k GPUs + a 2-socket host), cpu-2s 1.8e5 (2 x
-#      EPYC 9654, list ~USD 11.8k each, 768 GB memory, NICs, drives: ~USD 25k).
-#  lifetime_years: 5 for accelerator servers, 6 for CPU servers [R] (typical depreciation
-#    schedules of cloud operators, 5-6 years).
-#  embodied_kg (kg CO2e to make one server) [R]: published server life-cycle assessments
-#    put the manufacture of a 2-socket server at ~1,000-2,500 kg CO2e, dominated by
-#    memory, storage and boards; we take cpu-2s 1,500, a 4-GPU PCIe server 2,000 and an
-#    8-accelerator server with HBM 3,000.
+#  capex (yuan per server), lifetime_years and embodied_kg (kg CO2e to make one server):
+#    computeplan.io.generate.BUILD_HW [R] -- npu-8x910b 1.2 M yuan (Atlas 800T A2 class,
+#    ~1.0-1.5 M reported by resellers), gpu-8xh20 1.0 M, gpu-4xl40s 0.36 M, cpu-2s 0.18 M;
+#    5 years (6 for CPU servers); 3,000 / 3,000 / 2,000 / 1,500 kg.
 # ---------------------------------------------------------------------------------------
-BUILD_HW = {  # model: (capex yuan, lifetime years, embodied kg)
-    "npu-8x910b": (1.2e6, 5, 3000),
-    "gpu-8xh20": (1.0e6, 5, 3000),
-    "gpu-4xl40s": (3.6e5, 5, 2000),
-    "cpu-2s": (1.8e5, 6, 1500),
-}
-BUILD_HW_SOURCE = ("capex {capex:.3g} yuan, lifetime {life} years, embodied {emb} kg CO2e: "
-                   "indicative 2024-25 prices and server LCAs, assumed [R] (make_shanghai_2030.py)")
+BUILDABLE = ("npu-8x910b", "gpu-8xh20", "gpu-4xl40s", "cpu-2s")
+BUILD_HW = {m: CAPITAL[m] for m in BUILDABLE}
+BUILD_HW_SOURCE = ("capex {capex:,.0f} yuan, lifetime {life} years, embodied {emb:,.0f} kg CO2e: "
+                   "indicative 2024-25 prices and server LCAs, assumed [R] (computeplan.io.generate.BUILD_HW)")
 
-# ---------------------------------------------------------------------------------------
-# Halls and sites [R]:
-#  hall_capex: building, power and cooling plant per MW of IT, ~40 M yuan/MW in the
-#    Yangtze delta (about USD 5.5 M/MW, half the US build cost in industry cost guides;
-#    land and labour are cheaper) and ~30 M yuan/MW at the western hubs (cheaper land,
-#    free cooling needs less plant).
-#  site_capex: land, a 110 kV substation and fibre to a new campus: 2.0e8 yuan in the
-#    Yangtze delta, 3.0e8 at a western hub (adds long-haul fibre to the east).
-#  lifetime_years: 15 for halls and sites (the formulation's default).
-# ---------------------------------------------------------------------------------------
-HALL_CAPEX_PER_MW = {"east": 4.0e7, "west": 3.0e7}
-SITE_CAPEX = {"east": 2.0e8, "west": 3.0e8}
+# Halls and sites [R] (computeplan.io.generate): hall_capex ~40 M yuan per MW of IT in the
+#  Yangtze delta, ~30 M at the western hubs; site_capex (land, 110 kV substation, fibre)
+#  2.0e8 yuan in the delta, 3.0e8 at a western hub (with long-haul fibre to the east);
+#  lifetime_years 15 for halls and sites (the formulation's default).
 
 # Western facility: hub-node DCs at Qingyang average PUE < 1.2 (Qingyang plans; Gansu hub
 # reply, facts 1.4 [C]; other western hubs assumed alike [R]). Cold dry climate, free
@@ -218,7 +204,8 @@ def write() -> None:
         lines.append("    source: \"performance and power: models/hardware.yaml; "
                      + BUILD_HW_SOURCE.format(capex=capex, life=life, emb=emb) + "\"")
     lines.append("facilities:")
-    lines.append("  west-hyperscale: {pue_full: %s, pue_quarter: %s," % (WEST_FACILITY["pue_full"], WEST_FACILITY["pue_quarter"]))
+    lines.append(f"  west-hyperscale: {{pue_full: {WEST_FACILITY['pue_full']}, "
+                 f"pue_quarter: {WEST_FACILITY['pue_quarter']},")
     lines.append(f"    source: \"{WEST_FACILITY['source']}\"}}")
     lines.append("zones:")
     for z, (lat, lon) in {**base.ZONES, **NEW_ZONES}.items():

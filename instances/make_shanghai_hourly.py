@@ -27,6 +27,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import make_shanghai as base  # noqa: E402  (the annual fleet: zones, sites, workloads)
 
+# Tariff periods, cooling figures and demand shapes are computeplan's generator's, so that
+# `computeplan generate --hours` and this example share one basis (comments there too).
+from computeplan.io.generate import (  # noqa: E402
+    COOLING,
+    inference_shape,
+    office_shape,
+    tou_levels,
+    traffic_shape,
+)
+
 NAME = "shanghai-2025-hourly"
 YEAR = 2025
 HOURS = 8760
@@ -62,14 +72,7 @@ T_MIN_HOUR, T_MAX_HOUR = 5.0, 14.0
 #   same delta, chosen so that the full-load PUE averaged over this year's hours equals
 #   the catalogue value [derived]; f (the fixed part) is unchanged by such a shift.
 # ---------------------------------------------------------------------------------------
-DESIGN_C = 34.4
-COOLING = {  # facility: (free_below_c, pue_full_at_design)
-    "liquid-hyperscale": (15.0, 1.22),
-    "air-hyperscale": (10.0, 1.36),
-    "air-midsize": (8.0, 1.52),
-    "edge-micromodular": (15.0, 1.80),
-    "legacy-room": (5.0, 2.10),
-}
+DESIGN_C = 34.4  # COOLING (free_below_c, pue_full_at_design) comes from the generator
 CATALOGUE_PUE = {  # the catalogue's (pue_full, pue_quarter), models/facilities.yaml
     "liquid-hyperscale": (1.15, 1.30),
     "air-hyperscale": (1.22, 1.45),
@@ -91,12 +94,6 @@ CATALOGUE_PUE = {  # the catalogue's (pue_full, pue_quarter), models/facilities.
 #   0.67, edge low voltage 0.72 yuan/kWh), so the two instances price a flat load alike
 #   [derived].
 # ---------------------------------------------------------------------------------------
-TOU_LEVEL = {"peak": 1.10, "flat": 0.70, "valley": 0.32}
-CRITICAL_UPLIFT = 1.2
-CRITICAL_MONTHS = (7, 8)
-CRITICAL_HOURS = (12, 13)
-PEAK_HOURS = (8, 9, 10, 18, 19, 20)
-VALLEY_HOURS = (22, 23, 0, 1, 2, 3, 4, 5)
 TOU_COLUMN = {"hyperscale": "tou_hv", "midsize": "tou_10kv", "edge": "tou_lv"}
 
 # ---------------------------------------------------------------------------------------
@@ -211,13 +208,7 @@ def facilities(temp: np.ndarray) -> dict[str, dict[str, float]]:
 
 def tou(t: pd.DatetimeIndex) -> np.ndarray:
     """The 10 kV time-of-use level of each hour, yuan/kWh (before rescaling per class)."""
-    h, m = t.hour.to_numpy(), t.month.to_numpy()
-    p = np.full(len(t), TOU_LEVEL["flat"])
-    p[np.isin(h, PEAK_HOURS)] = TOU_LEVEL["peak"]
-    p[np.isin(h, VALLEY_HOURS)] = TOU_LEVEL["valley"]
-    crit = np.isin(m, CRITICAL_MONTHS) & np.isin(h, CRITICAL_HOURS)
-    p[crit] = TOU_LEVEL["peak"] * CRITICAL_UPLIFT
-    return p
+    return tou_levels(t.hour.to_numpy(), t.month.to_numpy())
 
 
 def pv_capacity_factor(t: pd.DatetimeIndex) -> np.ndarray:
@@ -244,28 +235,6 @@ def carbon(t: pd.DatetimeIndex, pv: np.ndarray) -> np.ndarray:
 
 def _weekend(t: pd.DatetimeIndex) -> np.ndarray:
     return t.day_of_week.to_numpy() >= 5
-
-
-def inference_shape(hour: np.ndarray, weekend: np.ndarray) -> np.ndarray:
-    """People-driven load by local clock hour: trough at 04-05, evening peak at 21."""
-    base_day = np.array([0.62, 0.54, 0.49, 0.46, 0.45, 0.45, 0.50, 0.60, 0.74, 0.85, 0.90, 0.92,
-                         0.90, 0.91, 0.92, 0.92, 0.91, 0.90, 0.90, 0.93, 0.97, 1.00, 0.92, 0.76])
-    s = base_day[hour % 24] * np.where(weekend, 0.9, 1.0)
-    return s / s.mean()
-
-
-def office_shape(hour: np.ndarray, weekend: np.ndarray) -> np.ndarray:
-    """Weekdays 09-18 at 1.0, weekend days 0.7, nights 0.6."""
-    day = (hour >= 9) & (hour < 18)
-    s = np.where(day, np.where(weekend, 0.7, 1.0), 0.6)
-    return s / s.mean()
-
-
-def traffic_shape(hour: np.ndarray) -> np.ndarray:
-    rush = np.isin(hour, (7, 8, 17, 18))
-    day = (hour >= 6) & (hour < 22)
-    s = np.where(rush, 1.0, np.where(day, 0.8, 0.3))
-    return s / s.mean()
 
 
 def _site_renewable_column(sid: str, tier: str, ren: float) -> str | None:
