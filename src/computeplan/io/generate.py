@@ -333,8 +333,9 @@ def add_time(raw: dict[str, Any], hours: int, *, seed: int = 0) -> dict[str, Any
     mean price; a candidate site of :func:`add_build` gets its own ``price_<id>``) and
     the demand shapes of :data:`SHAPE_OF_CLASS`. Training is flexible within windows of
     :func:`_flex_window` hours. Every catalogue facility the sites use gets a ``cooling``
-    block. The demand shapes are not random and peak at <= 1.5 x their mean, so a fleet
-    generated at ``load`` <= 0.66 keeps a plan in every hour.
+    block. The demand shapes are not random; over whole days they peak at <= 1.5 x their
+    mean, so a fleet generated at ``load`` <= 0.66 keeps a plan in every hour (a horizon
+    ending inside a day rescales them, and the peak may be higher).
     """
     rng = np.random.default_rng([seed, 10])
     clock = pd.date_range("2025-01-01", periods=hours, freq="h")
