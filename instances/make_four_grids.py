@@ -42,8 +42,8 @@ GRIDS = {
 
 # Zones: metro areas, coordinates rounded to 0.01 deg. Latency from coordinates with the
 # formulation's default model (haversine x 1.5 x 0.005 ms/km + 0.5 ms): within a region
-# 1.5-2.8 ms; Madrid-Oslo ~18 ms; Sao Paulo-Aragon ~63 ms; California-Europe 63-71 ms;
-# Sao Paulo-Oslo / California ~79 ms.
+# 1.5-2.8 ms; Madrid-Oslo ~18 ms; Sao Paulo-Spain 63-65 ms; California-Europe 62-71 ms;
+# Sao Paulo-Norway / California 78-80 ms.
 ZONES = {
     "ca-bay": ("ca", 37.37, -121.92),       # Silicon Valley (Santa Clara): users and a campus
     "ca-sac": ("ca", 38.58, -121.49),       # Sacramento
@@ -91,8 +91,8 @@ REGION_DEMAND = {
     "br": (3.0e5, 1.5e4, 1.5e4, 8.0e3),
 }
 # Latency budgets, ms one-way: interactive services 5 (their region only); batch 25 (Spain
-# <-> Norway, ~18 ms, but not across the Atlantic), Brazilian batch 70 (Sao Paulo -> Spain,
-# ~63 ms, not Norway or California, ~79 ms); training and HPC none.
+# <-> Norway, 15-18 ms, but not across the Atlantic), Brazilian batch 70 (Sao Paulo -> Spain,
+# 63-65 ms, not Norway or California, 78-80 ms); training and HPC none.
 INTERACTIVE_MS = 5.0
 BATCH_MS = {"ca": 25.0, "es": 25.0, "no": 25.0, "br": 70.0}
 # Training runs (bf16 on H100/A100, hyperscale only, flexible within each day): id,

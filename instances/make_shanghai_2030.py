@@ -76,7 +76,7 @@ WEST_FACILITY = {"pue_full": 1.12, "pue_quarter": 1.25,
 # Qingpu, Wujiang (Suzhou) and Jiashan (Jiaxing); Qingyang city and Zhongwei city).
 # Latency from coordinates with the default model: downtown Shanghai -> Yangtze-delta
 # candidates 0.9-1.1 ms (interactive inference, 0.9 ms, stays in the city); -> Qingyang
-# ~10.6 ms and Zhongwei ~12.4 ms one way, i.e. a 21-25 ms round trip, the order of the
+# ~10.8 ms and Zhongwei ~12.9 ms one way, i.e. a 22-26 ms round trip, the order of the
 # east-west hub target of <= 20 ms (facts 1.4/5.3 [C2]): only workloads without a latency
 # budget -- training, batch inference, HPC and the unconstrained general IT -- go west.
 NEW_ZONES = {
