@@ -1,11 +1,11 @@
 """Generate the four-grids example (instances/four-grids-2022.yaml and its period table
 instances/four-grids-2022/periods.parquet).
 
-Run from the repository:  python instances/make_four_grids.py [GRID_DATA_DIR]
+Run:  python instances/make_four_grids.py GRID_DATA_DIR
 GRID_DATA_DIR holds the Electricity Maps 2022 hourly files ``<zone>_2022.csv`` (columns
-``datetime_utc``, ``carbon_direct_g_per_kwh``, ...); by default the folder
-``../shared/data/grid`` beside the repository. The series used are copied into the period
-table, so the instance does not need the source files. Data: Electricity Maps, ODbL 1.0
+``datetime_utc``, ``carbon_direct_g_per_kwh``, ...; see four-grids-2022/README.md for
+where they come from). The series used are copied into the period table, so the
+instance does not need the source files. Data: Electricity Maps, ODbL 1.0
 (see instances/four-grids-2022/README.md for the attribution and licences).
 
 A fleet across four grids with very different hourly carbon: California (solar: a deep
@@ -30,7 +30,6 @@ from make_shanghai_hourly import inference_shape, office_shape  # noqa: E402
 
 NAME = "four-grids-2022"
 HOURS = 8760
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "grid"
 
 # Grid zones: Electricity Maps zone -> (series column, local time zone for demand shapes)
 GRIDS = {
@@ -219,8 +218,9 @@ def write(table: pd.DataFrame) -> None:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DATA
-    write(periods(folder))
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python instances/make_four_grids.py GRID_DATA_DIR")
+    write(periods(Path(sys.argv[1])))
 
 
 if __name__ == "__main__":
