@@ -1,7 +1,8 @@
 """Generate the build-out example (instances/shanghai-2030-buildout.yaml and its workload
 table instances/shanghai-2030-buildout/workloads.csv).
 
-Run from anywhere:  python instances/make_shanghai_2030.py
+Run from anywhere, with computeplan installed (the capital figures are its generator's):
+python instances/make_shanghai_2030.py
 The fleet of shanghai-2025 (make_shanghai.py) with its demand grown to 2030, and the
 build-out decisions of FORMULATION.md section 11: new halls and servers at existing
 sites, three candidate hub sites in the Yangtze-delta demonstration-zone cluster (Qingpu,

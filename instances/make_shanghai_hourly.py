@@ -1,7 +1,8 @@
 """Generate the hourly Shanghai example (instances/shanghai-2025-hourly.yaml, its workload
 table and its period table instances/shanghai-2025-hourly/periods.parquet).
 
-Run from anywhere:  python instances/make_shanghai_hourly.py
+Run from anywhere, with computeplan installed (the tariff periods, cooling figures and
+demand shapes are its generator's):  python instances/make_shanghai_hourly.py
 The fleet and the workloads are those of shanghai-2025 (make_shanghai.py, same seed); this
 script adds the time dimension of FORMULATION.md section 10 over the 8,760 hours of 2025.
 Every series is built from published figures and stated assumptions; nothing here is a
