@@ -204,11 +204,16 @@ def generate(
     load: Annotated[float, typer.Option(min=0.01, max=1.0, help="Target load of the installed servers.")] = 0.45,
     tables: Annotated[TablesOpt, typer.Option(help="Sites and workloads as tables (csv/parquet) or inline (none). "
                                               "Default: parquet from 10,000 workloads, inline below.")] = TablesOpt.none,
+    hours: Annotated[int | None, typer.Option(min=1, max=8784, help="Add a time block of this many hourly periods "
+                                              "(seeded price, carbon, temperature and demand profiles; flexible training).")] = None,
+    build: Annotated[bool, typer.Option("--build", help="Add build options at the sites, 10 candidate sites and "
+                                        "hardware capital figures.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write a realistic synthetic fleet (tiers, zones, classes, sparse latency reach), feasible by construction.
 
     Example:  computeplan generate --workloads 20000 --sites 100 --seed 1 --out fleet-m/
+    Example:  computeplan generate -n 200 -m 20 --hours 168 --build --out fleet-tb/
     """
     with guarded(debug):
         check_outputs(out_dir, "instance")
@@ -218,7 +223,8 @@ def generate(
         if kind == "both":
             raise UsageError("--tables: choose csv or parquet for a generated fleet")
         raw = generate_instance(workloads, sites, seed=seed, indivisible_share=indivisible_share,
-                                idle_share=idle_share, optional_share=optional_share, load=load)
+                                idle_share=idle_share, optional_share=optional_share, load=load,
+                                hours=hours, build=build)
         path = write_instance(raw, out_dir, tables=kind)
         out.print(f"wrote {path} ({workloads} workloads, {sites} sites, seed {seed})", highlight=False)
 

@@ -70,7 +70,7 @@ SWEEP = FileSet("sweep", (*_tables("sweep"), "sweep.png", "sweep.svg"))
 OUTAGE = FileSet("outage", _tables("outage"))
 CAPACITY = FileSet("capacity", _tables("capacity"))
 HEADROOM = FileSet("headroom", ("headroom.json",))
-INSTANCE = FileSet("instance", (*_tables("sites", "workloads"), "instance.yaml"), "instance.yaml")
+INSTANCE = FileSet("instance", (*_tables("sites", "workloads", "periods"), "instance.yaml"), "instance.yaml")
 FILE_SETS = (RESULT, SWEEP, OUTAGE, CAPACITY, HEADROOM, INSTANCE)
 
 
