@@ -56,6 +56,9 @@ def solve(
     report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output instead of the summary.")] = False,
+    flex_value: Annotated[bool, typer.Option(
+        "--flex-value/--no-flex-value", help="With flexible work over periods, also solve without flexibility "
+        "and report the difference (within the same --time-limit).")] = True,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="MILP progress lines on stderr (default: when stderr is a terminal).",
         show_default=False)] = None,
@@ -95,7 +98,8 @@ def solve(
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                                progress=_progress(quiet, progress), write_model=write_model, seed=seed)
+                                progress=_progress(quiet, progress), write_model=write_model, seed=seed,
+                                flex_value=flex_value)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data
