@@ -96,21 +96,32 @@ def test_grid_cap_binds():
     assert solved(raw).objective_value == approx(16.0)
 
 
+def grid_infeasible() -> dict[str, Any]:
+    """grid-cap.yaml's infeasible variant (its header): one site, 80 kW of work, a 60 kW grid."""
+    raw = raw_of("grid-cap.yaml")
+    raw["name"] = "teaching-grid-infeasible"
+    raw["sites"] = raw["sites"][:1]
+    raw["sites"][0]["grid_kw"] = 60
+    return raw
+
+
 def test_infeasible_grid_is_diagnosed_as_a_grid_move():
-    res = solved(raw_of("grid-infeasible.yaml"))
+    res = solved(grid_infeasible())
     assert res.status == "infeasible"
     moves = res.diagnosis["moves"]
     assert [m["kind"] for m in moves] == ["grid"]
     assert moves[0]["grid_kw"] == approx(80.0)
-    assert "raise grid_kw at s1 to 80" in moves[0]["message"]
+    assert "raise grid_kw at cheap to 80" in moves[0]["message"]
 
 
-def test_cli_infeasible_grid_exits_1_naming_grid_kw():
+def test_cli_infeasible_grid_exits_1_naming_grid_kw(tmp_path):
     from typer.testing import CliRunner
 
     from computeplan.cli import app
 
-    out = CliRunner().invoke(app, ["solve", str(TEACHING / "grid-infeasible.yaml")])
+    path = tmp_path / "grid-infeasible.yaml"
+    path.write_text(yaml.safe_dump(grid_infeasible()))
+    out = CliRunner().invoke(app, ["solve", str(path)])
     assert out.exit_code == 1
     assert "grid_kw" in out.output
 

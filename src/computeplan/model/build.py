@@ -220,8 +220,9 @@ def define_pick(ex: Expressions, rows: _Rows) -> None:
     cap = d.x_cap()[:, yc].ravel()
     link = sp.csr_matrix((np.r_[np.ones(Y * T), -cap], (np.r_[r, r], np.r_[xcols, np.tile(ycols, T)])),
                          shape=(Y * T, L.n_cols))
-    rows.add("link", link, np.full(Y * T, -INF), np.zeros(Y * T),
-             period_names(d, [f"link[{nm[2:]}" for nm in L.col_names()[L["y"]]]))
+    names = [f"link[{d.workload_ids[d.cand_wl[c]]}@{d.site_ids[d.cand_site[c]]}/"
+             f"{d.hardware_ids[d.pool_hw[d.cand_pool[c]]]}]" for c in yc.tolist()]
+    rows.add("link", link, np.full(Y * T, -INF), np.zeros(Y * T), period_names(d, names))
 
 
 def define_cover(ex: Expressions, rows: _Rows) -> None:
@@ -278,7 +279,7 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     terms = define_targets(ex, rows)
     V = L.n_cols
     A = sp.csr_matrix(sp.vstack(rows.blocks, format="csr")) if rows.blocks else sp.csr_matrix((0, V))
-    c = ex.total(sp.diags(flat(d.sp_obj)) @ ex.A_p)
+    c = ex.weighted(flat(d.sp_obj), ex.A_p)
     xs, zs = L["x"], L["z"]
     # Unserved demand: penalty * D * (s - sum x) per period, for workloads that need not be served.
     optional = np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])

@@ -63,6 +63,22 @@ class Expressions:
         per = A.shape[0] // self.d.n_periods
         return np.asarray(np.repeat(self.share, per) @ A).ravel()
 
+    def weighted(self, a: F64, A: sp.csr_matrix) -> F64:
+        """``total(diag(a) A)`` without forming the product: one dense row."""
+        if self.d.n_periods == 1:
+            return np.asarray(a @ A).ravel()
+        per = A.shape[0] // self.d.n_periods
+        return np.asarray((np.repeat(self.share, per) * a) @ A).ravel()
+
+    def per_site_weighted(self, a: F64, A: sp.csr_matrix) -> sp.csr_matrix:
+        """``per_site(diag(a) A)`` for a (site, period) expression, built in one pass."""
+        S, T = self.d.n_sites, self.d.n_periods
+        if T == 1:
+            return sp.csr_matrix(sp.diags(a) @ A)
+        M = A.tocoo()
+        data = M.data * (self.share[M.row // S] * a[M.row])
+        return sp.csr_matrix((data, (M.row % S, M.col)), shape=(S, A.shape[1]))
+
     def per_site(self, A: sp.csr_matrix) -> sp.csr_matrix:
         """Per site (rows ``t * S + j``), the weighted sum over periods: an S-row expression."""
         if self.d.n_periods == 1:

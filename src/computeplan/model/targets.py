@@ -83,11 +83,8 @@ def _one(row: F64, lo: float, hi: float, name: str) -> RowBlock:
     return RowBlock(sp.csr_matrix(row.reshape(1, -1)), np.array([lo]), np.array([hi]), [name])
 
 
-def _overhead_over(ex: Expressions, T: F64) -> sp.csr_matrix:
-    """Per (site, period): ``f z + (k[j,t] - (T - 1)) IT`` for a PUE cap ``T`` per row."""
-    d = ex.d
-    return sp.csr_matrix(sp.diags(_flat(d.sp_k) - (T - 1.0)) @ ex.A_it
-                         + sp.diags(np.tile(d.site_f, d.n_periods)) @ ex.A_z)
+def _f_rows(d: ModelData) -> F64:
+    return np.tile(d.site_f, d.n_periods)
 
 
 def _flat(a: F64) -> F64:
@@ -96,7 +93,8 @@ def _flat(a: F64) -> F64:
 
 def _fleet_pue(ex: Expressions, T: float) -> RowBlock:
     """``sum_{j,t} w (f z + k IT) - (T - 1) sum_{j,t} w IT <= 0``."""
-    row = ex.total(_overhead_over(ex, np.full(ex.A_it.shape[0], T)))
+    d = ex.d
+    row = ex.weighted(_flat(d.sp_k) - (T - 1.0), ex.A_it) + ex.weighted(_f_rows(d), ex.A_z)
     return _one(row, -INF, 0.0, "fleet_pue_max")
 
 
@@ -109,7 +107,9 @@ def _site_pue(ex: Expressions, spec: Mapping[str, float]) -> RowBlock:
     idx = np.array(capped, dtype=np.int64)
     caps = np.ones(d.n_sites)
     caps[idx] = T
-    block = ex.per_site(_overhead_over(ex, np.tile(caps, d.n_periods)))[idx]
+    over = ex.per_site_weighted(_flat(d.sp_k) - (np.tile(caps, d.n_periods) - 1.0), ex.A_it) \
+        + ex.per_site_weighted(_f_rows(d), ex.A_z)
+    block = over[idx]
     return RowBlock(sp.csr_matrix(block), np.full(len(idx), -INF), np.zeros(len(idx)),
                     [f"site_pue_max[{d.site_ids[j]}]" for j in capped], [str(owners[j]) for j in capped])
 
@@ -121,13 +121,13 @@ def _ece(ex: Expressions, T: float) -> RowBlock:
 
 def _renewable(ex: Expressions, T: float) -> RowBlock:
     """``sum_{j,t} w (renewable_jt - T) P_jt >= 0`` (the horizon cancels)."""
-    return _one(ex.total(sp.diags(_flat(ex.d.sp_renew) - T) @ ex.A_p), 0.0, INF, "renewable_share_min")
+    return _one(ex.weighted(_flat(ex.d.sp_renew) - T, ex.A_p), 0.0, INF, "renewable_share_min")
 
 
 def _carbon(ex: Expressions, T: float) -> RowBlock:
     """``sum_{j,t} w carbon_jt (1 - renewable_jt) P_jt / 1000 <= T`` (tonnes)."""
     d = ex.d
-    row = ex.total(sp.diags(_flat(d.horizon * d.sp_carbon * (1.0 - d.sp_renew) / 1000.0)) @ ex.A_p)
+    row = ex.weighted(_flat(d.horizon * d.sp_carbon * (1.0 - d.sp_renew) / 1000.0), ex.A_p)
     return _one(row, -INF, T, "carbon_max")
 
 

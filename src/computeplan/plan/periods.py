@@ -26,7 +26,8 @@ def site_peaks(d: ModelData, fig: Figures) -> list[dict[str, Any]]:
     """Per site: its highest facility power over the periods, the first period it occurs,
     and its grid cap (None when it has none)."""
     fac = np.asarray(fig.facility_t)
-    at = np.argmax(fac, axis=0)
+    top = fac.max(axis=0)
+    at = np.argmax(fac >= top - 1e-9 * np.maximum(np.abs(top), 1.0), axis=0)  # the first, up to noise
     grid = [None if not np.isfinite(g) else float(g) for g in d.site_grid]
     return [{"peak_facility_kw": float(fac[at[j], j]), "peak_period": int(at[j]), "grid_kw": grid[j]}
             for j in range(d.n_sites)]

@@ -169,7 +169,8 @@ def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: di
                              ("cost", E * price), ("carbon", E * carbon * (1.0 - renew)), ("renew_e", E * renew),
                              ("obj", E * unit)):
                 fig[key] += val
-            if P > fig["peak"] * (1 + 1e-12) + 1e-12:
+            fig[f"P{t}"] = P
+            if P > fig["peak"]:
                 fig["peak"], fig["peak_period"] = P, float(t)
         out.site[s.id] = fig
         out.dearest[s.id] = (dear_k, dear_obj)
