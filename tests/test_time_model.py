@@ -237,3 +237,17 @@ def test_constant_series_give_the_single_period_optimum(T, hour, rep, scale, obj
                 "ece_gflops_per_w"):
         a, b = single.indicators[key], many.indicators[key]
         assert (a is None and b is None) or b == pytest.approx(a, rel=1e-7, abs=1e-9), key
+
+
+def test_report_and_single_period_analyses_on_a_time_instance(tmp_path):
+    from typer.testing import CliRunner
+
+    from computeplan.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["solve", str(TEACHING / "grid-cap.yaml"), "--out", str(tmp_path),
+                              "--report", str(tmp_path / "report.html"), "--quiet"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "report.html").is_file()
+    with pytest.raises(UsageError, match="not supported yet"):
+        computeplan.headroom(TEACHING / "grid-cap.yaml")

@@ -116,7 +116,8 @@ def solve(
             from computeplan.io.write import folder_lock
             from computeplan.present.report import write_report
 
-            provider = partial(capacity_of_result, inst) if inst is not None else None
+            # capacity ranging is single-period for now; a time result's report shows its shadow prices
+            provider = partial(capacity_of_result, inst) if inst is not None and inst.time is None else None
             with folder_lock(out_dir, shared=True) if out_dir is not None else nullcontext():
                 write_report(res, report, folder=out_dir, capacity=provider)
         if as_json:
