@@ -150,6 +150,8 @@ def test_indivisible_work_stays_on_one_pool_over_the_periods():
     assert res.method == "milp"
     assert res.objective_value == approx(32.0)
     assert [(a["site"], a["share"]) for a in res.assignment_records] == [("dear", approx(1.0))]
+    # the capacity shadow prices come from the LP with the placement fixed: none binds
+    assert [r["capacity_shadow_price"] for r in res.site_records] == [approx(0.0), approx(0.0)]
     raw["workloads"][0]["divisible"] = True
     assert solved(raw).objective_value == approx(24.0)
 

@@ -94,6 +94,13 @@ def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
     return X.ravel(), N.ravel(), z
 
 
+def picks(d: ModelData, x: F64) -> F64:
+    """The ``y`` block of a plan: 1 for each non-divisible candidate its workload runs on
+    (over several periods; empty with one period)."""
+    X = np.asarray(x).reshape(d.n_periods, d.n_cand)
+    return (X[:, d.y_cand].max(axis=0, initial=0.0) > 0).astype(float)
+
+
 def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
     """All figures of the plan ``(x, n, z)`` (``x`` and ``n`` per period, period-major)."""
     S, P, W, T = d.n_sites, d.n_pools, d.n_workloads, d.n_periods

@@ -15,7 +15,7 @@ from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.plan.diagnose import diagnose
-from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate, picks
 from computeplan.plan.result import Result, Status, result_from_plan
 from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
@@ -178,7 +178,7 @@ def solve(
         return _no_plan(d, m, out, label, why, budget, t0)
     x, n, z = clean_plan(d, out.v)
     fig = evaluate(d, x, n, z)
-    v = m.layout.join(x=x, n=n, z=z)
+    v = m.layout.join(x=x, n=n, z=z, y=picks(d, x))
     tshadow = cshadow = None
     duals = out
     if out.row_dual is None and not stop_requested():
