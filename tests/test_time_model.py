@@ -253,3 +253,20 @@ def test_report_and_single_period_analyses_on_a_time_instance(tmp_path):
     assert (tmp_path / "report.html").is_file()
     with pytest.raises(UsageError, match="not supported yet"):
         computeplan.headroom(TEACHING / "grid-cap.yaml")
+
+
+def test_interchangeable_workloads_are_merged_exactly():
+    """Three copies of the grid-cap workload (same everything, demands 20 + 20 + 40) give
+    the same optimum as the one workload of 80 TFLOPS, each copy with the same shares."""
+    one = solved(raw_of("grid-cap.yaml"))
+    raw = raw_of("grid-cap.yaml")
+    base = raw["workloads"][0]
+    raw["workloads"] = [{**base, "id": f"w{k}", "demand_tflops": dem} for k, dem in enumerate((20, 20, 40))]
+    many = solved(raw)
+    assert many.objective_value == approx(one.objective_value)
+    assert any("2 interchangeable workload(s) merged" in n for n in many.notes)
+    shares = {(a["workload"], a["site"]): a["share"] for a in many.assignment_records}
+    assert shares == {(f"w{k}", s): approx(v) for k in range(3)
+                      for s, v in (("cheap", 50 / 80), ("dear", 30 / 80))}
+    tflops = sum(a["tflops"] for a in many.assignment_records if a["site"] == "cheap")
+    assert tflops == approx(50.0)

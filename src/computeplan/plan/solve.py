@@ -14,6 +14,7 @@ from computeplan.io.loader import load_instance
 from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
+from computeplan.model.reduce import merge_interchangeable
 from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate, picks
 from computeplan.plan.result import Result, Status, result_from_plan
@@ -140,7 +141,9 @@ def solve(
     if run == "heuristic":
         return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0,
                                 max_passes=max_passes)
-    m = build_model(d)
+    red = merge_interchangeable(inst, d) if d.n_periods > 1 else None
+    dm = d if red is None else red.data  # the arrays the model is built on
+    m = build_model(dm)
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
 
@@ -175,10 +178,12 @@ def solve(
     if out.status in (Termination.ERROR, Termination.UNBOUNDED):
         raise SolverError(f"the solver failed: {out.message or out.status.value}")
     if out.v is None:
-        return _no_plan(d, m, out, label, why, budget, t0)
-    x, n, z = clean_plan(d, out.v)
+        # the diagnosis names the instance's own workloads: on the unreduced model
+        return _no_plan(d, m if red is None else build_model(d), out, label, why, budget, t0)
+    xm, n, z = clean_plan(dm, out.v)
+    x = xm if red is None else red.expand(xm, d)
     fig = evaluate(d, x, n, z)
-    v = m.layout.join(x=x, n=n, z=z, y=picks(d, x))
+    v = m.layout.join(x=xm, n=n, z=z, y=picks(dm, xm))
     tshadow = cshadow = None
     duals = out
     if out.row_dual is None and not stop_requested():
@@ -199,6 +204,9 @@ def solve(
                            seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow,
                            flexibility=flex)
     res.extra["method_reason"] = why
+    if red is not None:
+        res.notes.append(f"{red.merged} interchangeable workload(s) merged into others before building "
+                         "(an exact reduction); figures are per workload of the instance")
     _notes(d, fig, res)
     if check:
         _check(inst, res, "the solver's plan")
