@@ -142,6 +142,12 @@ def test_cooling_and_grid_and_rate_fields():
     one(raw, "workloads[0] ('w1').max_rate", "> 0")
 
 
+def test_periods_that_are_not_columns():
+    raw = timed()
+    raw["time"]["periods"] = [1, 2, 3]
+    one(raw, "time.periods", "expected columns")
+
+
 def test_typical_days_is_reported_as_not_supported_yet():
     one(timed(typical_days=4), "time.typical_days", "not supported yet")
 
@@ -164,6 +170,7 @@ def test_periods_from_csv_and_parquet(tmp_path):
     raw = timed()
     raw["time"]["periods"] = {"csv": "missing.csv"}
     one(raw, "time.periods.csv", "not found", tmp=tmp_path)
+    assert len([p for p in problems_of(raw, tmp_path) if "time.periods" in p]) == 1  # said once
 
 
 def test_sites_and_workloads_tables_carry_the_new_columns(tmp_path):

@@ -267,6 +267,8 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
         cols = read_periods(tb["periods"], base, problems, where)
         if cols is not None:
             raw["time"] = {**tb, "periods": cols}
+        else:
+            unread.append(f"{where}: time.periods")  # said once already
     include_paths = []
     inc = raw.get("include") or []
     if isinstance(inc, list):

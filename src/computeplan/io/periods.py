@@ -61,7 +61,11 @@ def read_periods(spec: Any, base: Path, problems: list[str], where: str) -> dict
             vals = df[c].tolist()
             cols[str(c).strip()] = [str(v) if str(c).strip() == "datetime" else v for v in vals]
         return cols
-    return spec if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: time.periods: expected columns (a mapping of lists) or {{csv: FILE}} / "
+                        f"{{parquet: FILE}}, got {excerpt(spec)}")
+        return None
+    return spec
 
 
 def _numbers(name: str, vals: list[Any], bad: list[str], at: str) -> F64 | None:
