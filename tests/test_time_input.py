@@ -89,6 +89,15 @@ def test_negative_price_and_intensity():
     one(raw, "time.zones.a.carbon_kg_per_kwh", ">= 0")
 
 
+def test_series_and_horizon_limits():
+    raw = timed(zones={"a": {"price_per_kwh": "tou"}})
+    raw["time"]["periods"]["tou"] = [0.1, 2e4, 0.3, 0.4]
+    one(raw, "time.zones.a.price_per_kwh", "<= 10000", "20000")
+    raw = timed()
+    raw["time"]["periods"]["weight"] = [1e6, 1, 1, 1]
+    one(raw, "time.periods", "<= 1e+06 hours")
+
+
 def test_unknown_zone_site_and_demand_keys():
     raw = timed(zones={"nowhere": {"price_per_kwh": "tou"}}, sites={"s9": {"price_per_kwh": "tou"}},
                 demand={"batch": "shape"})

@@ -21,15 +21,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from computeplan.io.documents import clip, excerpt, show_name, show_path
-from computeplan.io.schema import MAX_PERIODS, PERIOD_COLUMNS, SERIES_FIELDS, Instance
+from computeplan.io.schema import (
+    MAX_CARBON_KG_PER_KWH,
+    MAX_HORIZON_HOURS,
+    MAX_PERIODS,
+    MAX_PRICE_PER_KWH,
+    PERIOD_COLUMNS,
+    SERIES_FIELDS,
+    Instance,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 #: Bounds of a series value, by site figure (``None``: any finite value).
 _SERIES_RANGE: dict[str, tuple[float | None, float | None, str]] = {
-    "price_per_kwh": (0.0, None, ">= 0"),
-    "carbon_kg_per_kwh": (0.0, None, ">= 0"),
+    "price_per_kwh": (0.0, MAX_PRICE_PER_KWH, f">= 0 and <= {MAX_PRICE_PER_KWH:g}"),
+    "carbon_kg_per_kwh": (0.0, MAX_CARBON_KG_PER_KWH, f">= 0 and <= {MAX_CARBON_KG_PER_KWH:g}"),
     "renewable_share": (0.0, 1.0, "in 0..1"),
     "temperature_c": (-100.0, 100.0, "in -100..100"),
 }
@@ -217,6 +225,8 @@ def time_problems(inst: Instance, where: str) -> list[str]:
     if bad:
         return bad
     ax = time_axis(inst)
+    if not ax.horizon <= MAX_HORIZON_HOURS:
+        return [f"{at}: sum(hours x weight) must be <= {MAX_HORIZON_HOURS:g} hours, got {ax.horizon:g}"]
     if "horizon_hours" in inst.model_fields_set and abs(inst.horizon_hours - ax.horizon) > 1e-9 * ax.horizon:
         bad.append(f"{where}: horizon_hours: must equal the periods' sum(hours x weight) = {ax.horizon:g}, "
                    f"got {inst.horizon_hours:g}")
