@@ -174,6 +174,15 @@ def test_result_files_carry_the_time_tables(tmp_path):
     assert ok.exit_code == 0, ok.output
 
 
+def test_validate_names_the_periods():
+    from typer.testing import CliRunner
+
+    from computeplan.cli import app
+
+    out = CliRunner().invoke(app, ["validate", str(TEACHING / "hot-afternoon.yaml")])
+    assert out.exit_code == 0 and "4 periods (24 h)" in out.output
+
+
 def test_summary_prints_flexibility_and_peaks():
     from typer.testing import CliRunner
 

@@ -106,4 +106,5 @@ def instance_summary(inst: Instance) -> str:
         f"{inst.name}: valid. {len(inst.sites)} sites ({t}); {len(inst.workloads)} workloads ({c}); "
         f"{data.n_pools} pools; {data.n_cand} candidate (workload, pool) pairs; "
         f"targets: {', '.join(inst.targets.given()) or 'none'}"
+        + (f"; {data.n_periods} periods ({data.horizon:g} h)" if data.timed else "")
     )
