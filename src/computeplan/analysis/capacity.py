@@ -67,6 +67,9 @@ def capacity_value(
     under it; ``note`` says so.
     """
     inst = as_instance(instance)
+    if inst.time is not None:
+        raise UsageError("capacity value: ranging over periods is not supported yet; result.json's "
+                         "capacity_shadow_price (summed over the periods) gives the value per kW")
     if objective is not None:
         if objective not in OBJECTIVES:
             raise UsageError(f"--objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")

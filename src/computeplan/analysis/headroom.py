@@ -173,6 +173,8 @@ def headroom(
     """
     budget = Budget(time_limit)
     inst = as_instance(instance)
+    if inst.time is not None:
+        raise UsageError("headroom: instances with a time block are not supported yet")
     if method not in ("auto", "parametric", "bisection"):
         raise UsageError(f"--method: expected auto, parametric or bisection, got {method!r}")
     if not tol > 0:

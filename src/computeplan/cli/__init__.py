@@ -56,6 +56,9 @@ def solve(
     report: Annotated[Path | None, typer.Option("--report", help="Also write the HTML report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json to standard output instead of the summary.")] = False,
+    flex_value: Annotated[bool, typer.Option(
+        "--flex-value/--no-flex-value", help="With flexible work over periods, also solve without flexibility "
+        "and report the difference (within the same --time-limit).")] = True,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="MILP progress lines on stderr (default: when stderr is a terminal).",
         show_default=False)] = None,
@@ -95,7 +98,8 @@ def solve(
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                                progress=_progress(quiet, progress), write_model=write_model, seed=seed)
+                                progress=_progress(quiet, progress), write_model=write_model, seed=seed,
+                                flex_value=flex_value)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data
@@ -112,7 +116,8 @@ def solve(
             from computeplan.io.write import folder_lock
             from computeplan.present.report import write_report
 
-            provider = partial(capacity_of_result, inst) if inst is not None else None
+            # capacity ranging is single-period for now; a time result's report shows its shadow prices
+            provider = partial(capacity_of_result, inst) if inst is not None and inst.time is None else None
             with folder_lock(out_dir, shared=True) if out_dir is not None else nullcontext():
                 write_report(res, report, folder=out_dir, capacity=provider)
         if as_json:

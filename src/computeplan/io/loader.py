@@ -28,14 +28,18 @@ from computeplan.io.documents import (
     show_name,
     show_path,
 )
+from computeplan.io.periods import read_periods, time_problems
 from computeplan.io.schema import (
     NAME_PATTERN,
     TIERS,
+    Cooling,
     FacilityModel,
     HardwareModel,
     Instance,
+    SeriesNames,
     Site,
     Targets,
+    Time,
     Workload,
     Zone,
 )
@@ -45,7 +49,7 @@ _BOOL_FIELDS = {"can_idle", "divisible", "must_serve"}
 
 # Every key the format knows, for "did you mean" hints on unknown keys.
 _KNOWN_KEYS: set[str] = set()
-for _m in (Instance, Site, Workload, Targets, HardwareModel, FacilityModel, Zone):
+for _m in (Instance, Site, Workload, Targets, HardwareModel, FacilityModel, Zone, Time, SeriesNames, Cooling):
     _KNOWN_KEYS.update(f.alias or n for n, f in _m.model_fields.items())
 
 
@@ -258,6 +262,13 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
                 rows[section] = show_path(str(next(iter(spec.values()))))
             else:
                 unread.append(f"{where}: {section}: ")
+    tb = raw.get("time")
+    if isinstance(tb, dict) and "periods" in tb:
+        cols = read_periods(tb["periods"], base, problems, where)
+        if cols is not None:
+            raw["time"] = {**tb, "periods": cols}
+        else:
+            unread.append(f"{where}: time.periods")  # said once already
     include_paths = []
     inc = raw.get("include") or []
     if isinstance(inc, list):
@@ -279,6 +290,7 @@ def load_instance(source: str | Path | Mapping[str, Any], *, base_dir: Path | No
         update={"hardware": {**cat_hw, **inst.hardware}, "facilities": {**cat_fac, **inst.facilities}}
     )
     problems.extend(cross_check(inst, where))
+    problems.extend(time_problems(inst, where))
     if problems:
         raise InstanceError(problems)
     inst._source = where

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 PRECISIONS: tuple[str, ...] = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 TIERS: tuple[str, ...] = ("hyperscale", "midsize", "edge")
@@ -40,6 +40,8 @@ MAX_WEIGHT = 1e6
 MAX_ECE = 1e6
 MAX_CARBON_KG = 1e15
 MAX_NAME_CHARS = 256
+MAX_RATE = 1e6
+MAX_PERIODS = 1_000_000
 
 NAME_PATTERN = r"^[^\p{C}]*[^\p{C}\s][^\p{C}]*$"
 """Ids and names: at least one visible character, no control or format characters."""
@@ -72,11 +74,27 @@ class HardwareModel(_Strict):
         return self
 
 
+class Cooling(_Strict):
+    """How the proportional overhead rises with outdoor temperature (FORMULATION.md section 10)."""
+
+    free_below_c: Annotated[float, Field(ge=-100.0, le=100.0)]
+    design_c: Annotated[float, Field(ge=-100.0, le=100.0)]
+    pue_full_at_design: Pue
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cooling:
+        if self.design_c <= self.free_below_c:
+            raise ValueError(f"design_c must be > free_below_c, got design_c={self.design_c} "
+                             f"<= free_below_c={self.free_below_c}")
+        return self
+
+
 class FacilityModel(_Strict):
     """Cooling and power-delivery overhead, given by PUE at full and at quarter hall load."""
 
     pue_full: Pue
     pue_quarter: Pue
+    cooling: Cooling | None = None
     source: str | None = None
     notes: str | None = None
 
@@ -101,6 +119,11 @@ class FacilityModel(_Strict):
                 "pue_quarter - 1 must be <= 4 x (pue_full - 1) so that the proportional "
                 f"overhead k >= 0, got pue_full={self.pue_full}, pue_quarter={self.pue_quarter} "
                 f"(k = {self.k:.6g})"
+            )
+        if self.cooling is not None and self.cooling.pue_full_at_design < self.pue_full:
+            raise ValueError(
+                f"cooling.pue_full_at_design must be >= pue_full, got {self.cooling.pue_full_at_design} "
+                f"< {self.pue_full}"
             )
         return self
 
@@ -143,6 +166,7 @@ class Site(_Strict):
     carbon_kg_per_kwh: Annotated[float, Field(ge=0.0, le=MAX_CARBON_KG_PER_KWH)]
     renewable_share: Share = 0.0
     servers: dict[Name, Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = Field(default_factory=dict)
+    grid_kw: Annotated[float, Field(gt=0.0, le=MAX_SITE_KW)] | None = None
 
 
 class Workload(_Strict):
@@ -160,6 +184,15 @@ class Workload(_Strict):
     divisible: bool = True
     must_serve: bool = True
     value_per_tflops_hour: Annotated[float, Field(ge=0.0, le=MAX_VALUE)] = 0.0
+    flex_window_hours: Annotated[int, Field(ge=1, le=int(MAX_HORIZON_HOURS))] | None = None
+    max_rate: Annotated[float, Field(gt=0.0, le=MAX_RATE)] = 2.0
+
+    @field_validator("flex_window_hours")
+    @classmethod
+    def _window_divides_day(cls, W: int | None) -> int | None:
+        if W is not None and W <= 24 and 24 % W != 0:
+            raise ValueError(f"must divide 24 (1, 2, 3, 4, 6, 8, 12, 24) or exceed 24, got {W}")
+        return W
 
 
 class Targets(_Strict):
@@ -176,6 +209,31 @@ class Targets(_Strict):
     def given(self) -> dict[str, Any]:
         """The targets set in the instance, by name."""
         return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class SeriesNames(_Strict):
+    """Which column of the period table gives a site figure, by period."""
+
+    price_per_kwh: Name | None = None
+    carbon_kg_per_kwh: Name | None = None
+    renewable_share: Name | None = None
+    temperature_c: Name | None = None
+
+
+SERIES_FIELDS: tuple[str, ...] = tuple(SeriesNames.model_fields)
+PERIOD_COLUMNS: tuple[str, ...] = ("hours", "weight", "day", "datetime")
+"""Columns of the period table with a fixed meaning; any other column is a series."""
+
+
+class Time(_Strict):
+    """The ``time:`` block (FORMATS.md, "Time"). ``periods`` holds the table's columns
+    (the loader reads a ``{csv: F}`` / ``{parquet: F}`` table into this shape)."""
+
+    periods: dict[Name, list[Any]]
+    zones: dict[Name, SeriesNames] = Field(default_factory=dict)
+    sites: dict[Name, SeriesNames] = Field(default_factory=dict)
+    demand: dict[Name, Name] = Field(default_factory=dict)
+    typical_days: Annotated[int, Field(ge=1, le=366)] | None = None
 
 
 class Instance(_Strict):
@@ -196,6 +254,7 @@ class Instance(_Strict):
     sites: list[Site] = Field(min_length=1)
     workloads: list[Workload] = Field(min_length=1)
     targets: Targets = Field(default_factory=Targets)
+    time: Time | None = None
     _source: str = PrivateAttr(default="")
 
     @property

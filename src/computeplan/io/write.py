@@ -65,7 +65,8 @@ class FileSet:
     head: str | None = None
 
 
-RESULT = FileSet("result", (*_tables("sites", "pools", "assignments", "targets"), "result.json"), "result.json")
+RESULT = FileSet("result", (*_tables("sites", "pools", "assignments", "targets", "periods", "served"), "result.json"),
+                 "result.json")
 SWEEP = FileSet("sweep", (*_tables("sweep"), "sweep.png", "sweep.svg"))
 OUTAGE = FileSet("outage", _tables("outage"))
 CAPACITY = FileSet("capacity", _tables("capacity"))

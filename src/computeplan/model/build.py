@@ -19,8 +19,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from computeplan.model.data import ModelData
-from computeplan.model.expressions import Expressions, expressions
-from computeplan.model.layout import Layout, plan_layout
+from computeplan.model.expressions import Expressions, expressions, flat
+from computeplan.model.layout import Layout, period_names, plan_layout
 from computeplan.model.targets import TargetTerm, shadow_prices, target_rows
 
 F64 = NDArray[np.float64]
@@ -117,7 +117,8 @@ class Model:
     def capacity_shadow_prices(self, row_dual: F64) -> F64:
         """Objective change per extra kW of each site's IT capacity row."""
         f = self.families["capacity"]
-        return np.asarray(row_dual[f.start : f.stop]) * self.scale
+        per = np.asarray(row_dual[f.start : f.stop]).reshape(self.data.n_periods, self.data.n_sites)
+        return per.sum(axis=0) * self.scale
 
     def split(self, v: F64) -> dict[str, F64]:
         return self.layout.split(v[: self.layout.n_cols])
@@ -145,33 +146,113 @@ class _Rows:
 
 
 def define_assignment(ex: Expressions, rows: _Rows) -> None:
-    """``sum_c x[i,c] = 1`` (must serve) or ``<= 1``, for each workload with candidates."""
+    """``sum_c x[i,c,t] = s[i,t]`` (must serve) or ``<= s[i,t]``, for each inflexible
+    workload with candidates and each period (with one period, ``s = 1``)."""
     d, L = ex.d, ex.layout
-    wl = np.flatnonzero(np.diff(d.wl_ptr) > 0)
+    K, T = d.n_cand, d.n_periods
+    has = np.diff(d.wl_ptr) > 0
+    wl = np.flatnonzero(has & ~d.wl_flex)
     remap = -np.ones(d.n_workloads, dtype=np.int64)
     remap[wl] = np.arange(len(wl))
-    cols = L.start("x") + np.arange(d.n_cand)
-    block = sp.csr_matrix((np.ones(d.n_cand), (remap[d.cand_wl], cols)), shape=(len(wl), L.n_cols))
-    lo = np.where(d.wl_must[wl], 1.0, 0.0)
-    rows.add("assign", block, lo, np.ones(len(wl)), [f"assign[{d.workload_ids[i]}]" for i in wl])
+    keep = np.flatnonzero(remap[d.cand_wl] >= 0)
+    tt = np.arange(T, dtype=np.int64)[:, None]
+    r = (tt * len(wl) + remap[d.cand_wl[keep]][None, :]).ravel()
+    cols = L.start("x") + (tt * K + keep[None, :]).ravel()
+    block = sp.csr_matrix((np.ones(len(r)), (r, cols)), shape=(len(wl) * T, L.n_cols))
+    hi = (d.wl_shape[wl].T.ravel()) if T > 1 else np.ones(len(wl))
+    lo = np.where(np.tile(d.wl_must[wl], T), hi, 0.0)
+    labels = [f"assign[{d.workload_ids[i]}]" for i in wl]
+    rows.add("assign", block, lo, hi, period_names(d, labels))
+    define_flexible(ex, rows)
+
+
+def define_flexible(ex: Expressions, rows: _Rows) -> None:
+    """Flexible work (several periods): per workload and window, served TFLOPS-hours equal
+    demand, ``sum_{t in window} len[t] (sum_c x[i,c,t] - s[i,t]) = 0`` (``<=`` if optional),
+    and per period ``sum_c x[i,c,t] <= max_rate``."""
+    d, L = ex.d, ex.layout
+    K, T = d.n_cand, d.n_periods
+    wl = np.flatnonzero((np.diff(d.wl_ptr) > 0) & d.wl_flex)
+    if len(wl) == 0:
+        return
+    win = d.wl_window[wl]  # workloads x periods, window index from 0 per workload
+    n_win = win.max(axis=1) + 1
+    first = np.concatenate([[0], np.cumsum(n_win)[:-1]])
+    remap = -np.ones(d.n_workloads, dtype=np.int64)
+    remap[wl] = np.arange(len(wl))
+    keep = np.flatnonzero(remap[d.cand_wl] >= 0)
+    kw = remap[d.cand_wl[keep]]  # flexible row index of each kept candidate
+    tt = np.arange(T, dtype=np.int64)[:, None]
+    r = (first[kw][None, :] + win[kw].T).ravel()
+    cols = L.start("x") + (tt * K + keep[None, :]).ravel()
+    vals = np.repeat(d.per_len, len(keep))
+    n_rows = int(n_win.sum())
+    block = sp.csr_matrix((vals, (r, cols)), shape=(n_rows, L.n_cols))
+    need = np.zeros(n_rows)
+    np.add.at(need, (first[:, None] + win).ravel(), (d.wl_shape[wl] * d.per_len[None, :]).ravel())
+    lo = np.where(np.repeat(d.wl_must[wl], n_win), need, 0.0)
+    labels = [f"window[{d.workload_ids[i]}#{k}]" for i, nw in zip(wl, n_win, strict=True) for k in range(nw)]
+    rows.add("window", block, lo, need, labels)
+    r2 = (tt * len(wl) + kw[None, :]).ravel()
+    rate = sp.csr_matrix((np.ones(len(r2)), (r2, cols)), shape=(len(wl) * T, L.n_cols))
+    rows.add("rate", rate, np.zeros(len(wl) * T), np.tile(d.wl_max_rate[wl], T),
+             period_names(d, [f"rate[{d.workload_ids[i]}]" for i in wl]))
+
+
+def define_pick(ex: Expressions, rows: _Rows) -> None:
+    """Non-divisible work over several periods runs on one pool for the whole horizon:
+    ``sum_c y[c] = 1`` (``<= 1`` if optional) and ``x[c,t] <= cap[c,t] y[c]``."""
+    d, L = ex.d, ex.layout
+    yc = d.y_cand
+    if len(yc) == 0:
+        return
+    K, T, Y = d.n_cand, d.n_periods, len(yc)
+    wl = np.unique(d.cand_wl[yc])
+    remap = -np.ones(d.n_workloads, dtype=np.int64)
+    remap[wl] = np.arange(len(wl))
+    ycols = L.start("y") + np.arange(Y)
+    pick = sp.csr_matrix((np.ones(Y), (remap[d.cand_wl[yc]], ycols)), shape=(len(wl), L.n_cols))
+    rows.add("pick", pick, np.where(d.wl_must[wl], 1.0, 0.0), np.ones(len(wl)),
+             [f"pick[{d.workload_ids[i]}]" for i in wl])
+    tt = np.arange(T, dtype=np.int64)[:, None]
+    r = np.arange(Y * T)
+    xcols = L.start("x") + (tt * K + yc[None, :]).ravel()
+    cap = d.x_cap()[:, yc].ravel()
+    link = sp.csr_matrix((np.r_[np.ones(Y * T), -cap], (np.r_[r, r], np.r_[xcols, np.tile(ycols, T)])),
+                         shape=(Y * T, L.n_cols))
+    names = [f"link[{d.workload_ids[d.cand_wl[c]]}@{d.site_ids[d.cand_site[c]]}/"
+             f"{d.hardware_ids[d.pool_hw[d.cand_pool[c]]]}]" for c in yc.tolist()]
+    rows.add("link", link, np.full(Y * T, -INF), np.zeros(Y * T), period_names(d, names))
 
 
 def define_cover(ex: Expressions, rows: _Rows) -> None:
     """Servers on cover busy servers: ``sum_c busy_c x_c - umax n_p <= 0`` per pool."""
     d, L = ex.d, ex.layout
-    P = d.n_pools
-    n_cols = sp.csr_matrix((-d.site_umax[d.pool_site], (np.arange(P), L.start("n") + np.arange(P))),
+    P = d.n_pools * d.n_periods
+    n_cols = sp.csr_matrix((-np.tile(d.site_umax[d.pool_site], d.n_periods), (np.arange(P), L.start("n") + np.arange(P))),
                            shape=(P, L.n_cols))
     labels = [f"cover[{d.site_ids[j]}/{d.hardware_ids[h]}]" for j, h in zip(d.pool_site, d.pool_hw, strict=True)]
-    rows.add("cover", ex.A_busy + n_cols, np.full(P, -INF), np.zeros(P), labels)
+    rows.add("cover", ex.A_busy + n_cols, np.full(P, -INF), np.zeros(P), period_names(d, labels))
 
 
 def define_capacity(ex: Expressions, rows: _Rows) -> None:
-    """Power and cooling limit: ``IT[j] - c[j] z[j] <= 0``."""
+    """Power and cooling limit: ``IT[j,t] - c[j] z[j] <= 0`` in every period."""
     d = ex.d
-    S = d.n_sites
-    block = ex.A_it - sp.diags(d.site_hall_kw) @ ex.A_z
-    rows.add("capacity", block, np.full(S, -INF), np.zeros(S), [f"capacity[{s}]" for s in d.site_ids])
+    S = d.n_sites * d.n_periods
+    block = ex.A_it - sp.diags(np.tile(d.site_hall_kw, d.n_periods)) @ ex.A_z
+    rows.add("capacity", block, np.full(S, -INF), np.zeros(S),
+             period_names(d, [f"capacity[{s}]" for s in d.site_ids]))
+
+
+def define_grid(ex: Expressions, rows: _Rows) -> None:
+    """Grid connection: ``P[j,t] <= grid_kw[j]`` in every period, for sites that give one."""
+    d = ex.d
+    capped = np.flatnonzero(np.isfinite(d.site_grid))
+    if len(capped) == 0:
+        return
+    sel = (np.arange(d.n_periods)[:, None] * d.n_sites + capped[None, :]).ravel()
+    rows.add("grid", ex.A_p[sel], np.full(len(sel), -INF), np.tile(d.site_grid[capped], d.n_periods),
+             period_names(d, [f"grid[{d.site_ids[j]}]" for j in capped]))
 
 
 def define_targets(ex: Expressions, rows: _Rows) -> list[TargetTerm]:
@@ -191,23 +272,30 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     ex = expressions(d, L)
     rows = _Rows()
     define_assignment(ex, rows)
+    define_pick(ex, rows)
     define_cover(ex, rows)
     define_capacity(ex, rows)
+    define_grid(ex, rows)
     terms = define_targets(ex, rows)
     V = L.n_cols
     A = sp.csr_matrix(sp.vstack(rows.blocks, format="csr")) if rows.blocks else sp.csr_matrix((0, V))
-    c = np.asarray(d.site_obj @ ex.A_p).ravel()
+    c = ex.weighted(flat(d.sp_obj), ex.A_p)
     xs, zs = L["x"], L["z"]
-    # Unserved demand: penalty * D * (1 - sum x) for workloads that need not be served.
-    c[xs] -= np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])
-    offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand)))
+    # Unserved demand: penalty * D * (s - sum x) per period, for workloads that need not be served.
+    optional = np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])
+    c[xs] -= optional if d.n_periods == 1 else np.outer(ex.share, optional).ravel()
+    mean_shape = d.wl_shape @ ex.share if d.n_periods > 1 else np.ones(d.n_workloads)
+    offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand * mean_shape)))
     col_lo = np.zeros(V)
-    col_hi = L.join(x=np.ones(d.n_cand), n=d.pool_servers, z=d.site_halls.astype(float))
+    col_hi = L.join(x=d.x_cap().ravel(), n=np.tile(d.pool_servers, d.n_periods), z=d.site_halls.astype(float),
+                    y=np.ones(len(d.y_cand)))
     fixed_halls = ~d.site_can_idle
     col_lo[zs] = np.where(fixed_halls, d.site_halls, 0.0)
     integer = np.zeros(V, dtype=bool)
     if not relax:
-        integer[xs] = ~d.wl_divisible[d.cand_wl]
+        if d.n_periods == 1:
+            integer[xs] = ~d.wl_divisible[d.cand_wl]
+        integer[L["y"]] = True
         integer[zs] = d.site_can_idle
     return Model(
         data=d, layout=L, c=c, offset=offset, A=A,

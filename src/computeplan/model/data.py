@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from computeplan.io.periods import time_axis
 from computeplan.io.reach import _allowed_sites, _candidate_groups, _site_arrays, latency_matrix
 from computeplan.io.schema import Instance
 
@@ -68,6 +69,31 @@ class ModelData:
     cand_pool: I64
     cand_busy: F64  # busy servers per unit share: D / perf
     targets: dict[str, Any] = field(default_factory=dict)
+    # periods (FORMULATION.md section 10); without a time block one period of the horizon
+    per_len: F64 = field(default_factory=lambda: np.ones(1))  # clock hours of each period
+    per_rep: F64 = field(default_factory=lambda: np.ones(1))  # recurrences of each period
+    per_datetime: list[str] | None = None
+    sp_price: F64 = field(default_factory=lambda: np.zeros((0, 1)))  # sites x periods
+    sp_carbon: F64 = field(default_factory=lambda: np.zeros((0, 1)))
+    sp_renew: F64 = field(default_factory=lambda: np.zeros((0, 1)))
+    sp_temp: F64 = field(default_factory=lambda: np.zeros((0, 1)))  # NaN: no weather series
+    sp_k: F64 = field(default_factory=lambda: np.zeros((0, 1)))  # k[j,t] with cooling
+    sp_obj: F64 = field(default_factory=lambda: np.zeros((0, 1)))  # objective units per kWh
+    site_grid: F64 = field(default_factory=lambda: np.zeros(0))  # facility kW cap, NaN for none
+    wl_shape: F64 = field(default_factory=lambda: np.zeros((0, 1)))  # workloads x periods, mean 1
+    wl_window: I64 = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))  # window per period
+    wl_flex: B = field(default_factory=lambda: np.zeros(0, dtype=bool))  # has a flexibility window
+    wl_max_rate: F64 = field(default_factory=lambda: np.zeros(0))
+    timed: bool = False  # the instance has a time block
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.per_len)
+
+    @property
+    def per_w(self) -> F64:
+        """Energy weight of each period, ``len x rep``; they sum to the horizon."""
+        return self.per_len * self.per_rep
 
     @property
     def n_sites(self) -> int:
@@ -93,6 +119,20 @@ class ModelData:
     def cand_it_kw(self) -> F64:
         """Dynamic IT kW a candidate adds per unit share: (peak - idle) x D / perf."""
         return self.pool_dyn[self.cand_pool] * self.cand_busy
+
+    def x_cap(self) -> F64:
+        """Periods x candidates: the most a candidate's share may be in a period (its
+        workload's shape, or ``max_rate`` for flexible work)."""
+        shape = self.wl_shape[self.cand_wl].T
+        flex = self.wl_flex[self.cand_wl]
+        return np.where(flex[None, :], self.wl_max_rate[self.cand_wl][None, :], shape)
+
+    @property
+    def y_cand(self) -> I64:
+        """Candidates with a binary pick ``y`` (non-divisible work over several periods)."""
+        if self.n_periods == 1:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(~self.wl_divisible[self.cand_wl]).astype(np.int64)
 
     @property
     def has_integers(self) -> bool:
@@ -120,7 +160,6 @@ def build_data(inst: Instance) -> ModelData:
     lat, zone_index = latency_matrix(inst)
     hw_ids = list(inst.hardware)
     hw_index = {h: k for k, h in enumerate(hw_ids)}
-    S = len(inst.sites)
     site_cap = np.array([s.it_capacity_kw for s in inst.sites], dtype=float)
     site_halls = np.array([s.halls for s in inst.sites], dtype=np.int64)
     site_hall_kw = site_cap / site_halls
@@ -130,12 +169,22 @@ def build_data(inst: Instance) -> ModelData:
     site_price = np.array([s.price_per_kwh for s in inst.sites], dtype=float)
     site_carbon = np.array([s.carbon_kg_per_kwh for s in inst.sites], dtype=float)
     site_renew = np.array([s.renewable_share for s in inst.sites], dtype=float)
-    if inst.objective == "energy":
-        site_obj = np.ones(S)
-    elif inst.objective == "cost":
-        site_obj = site_price.copy()
-    else:
-        site_obj = site_carbon * (1.0 - site_renew)
+    site_obj = _objective_unit(inst.objective, site_price, site_carbon, site_renew)
+    ax = time_axis(inst)
+    sp_price = ax.site_series(inst, "price_per_kwh")
+    sp_carbon = ax.site_series(inst, "carbon_kg_per_kwh")
+    sp_renew = ax.site_series(inst, "renewable_share")
+    sp_temp = ax.site_series(inst, "temperature_c")
+    sp_obj = _objective_unit(inst.objective, sp_price, sp_carbon, sp_renew)
+    sp_k = np.repeat(site_k[:, None], ax.T, axis=1)
+    for j, fm in enumerate(fac):
+        cool = fm.cooling
+        if cool is None or not np.any(np.isfinite(sp_temp[j])):
+            continue
+        k_d = cool.pue_full_at_design - 1.0 - max(0.0, fm.f_per_kw)
+        ramp = np.clip((np.nan_to_num(sp_temp[j], nan=cool.free_below_c) - cool.free_below_c)
+                       / (cool.design_c - cool.free_below_c), 0.0, 1.0)
+        sp_k[j] = site_k[j] + (k_d - site_k[j]) * ramp
 
     pool_site_l: list[int] = []
     pool_hw_l: list[int] = []
@@ -195,13 +244,14 @@ def build_data(inst: Instance) -> ModelData:
         # Full-load cost per unit share: servers at umax, proportional overhead, and the
         # hall's fixed overhead spread over a full hall.
         it_per_share = cand_busy * (idle[ph] / site_umax[cs] + (peak - idle)[ph])
-        per_share = it_per_share * (1.0 + site_k[cs] + site_f[cs] / site_hall_kw[cs]) * site_obj[cs]
+        k_max, obj_max = sp_k.max(axis=1), sp_obj.max(axis=1)  # the dearest period (the only one at T = 1)
+        per_share = it_per_share * (1.0 + k_max[cs] + site_f[cs] / site_hall_kw[cs]) * obj_max[cs]
         penalty = default_penalty(site_obj, per_share, demand[cand_wl]) if len(cand_wl) else 1.0
         is_default = True
 
     return ModelData(
         name=inst.name,
-        horizon=float(inst.horizon_hours),
+        horizon=ax.horizon,
         objective=inst.objective,
         penalty=penalty,
         penalty_is_default=is_default,
@@ -237,4 +287,29 @@ def build_data(inst: Instance) -> ModelData:
         cand_pool=cand_pool,
         cand_busy=cand_busy,
         targets=inst.targets.given(),
+        per_len=ax.length,
+        per_rep=ax.rep,
+        per_datetime=ax.datetime,
+        sp_price=sp_price,
+        sp_carbon=sp_carbon,
+        sp_renew=sp_renew,
+        sp_temp=sp_temp,
+        sp_k=sp_k,
+        sp_obj=sp_obj,
+        site_grid=np.array([np.nan if s.grid_kw is None else s.grid_kw for s in inst.sites], dtype=float),
+        wl_shape=ax.shapes(inst),
+        wl_window=np.stack([ax.windows(w.flex_window_hours) for w in inst.workloads])
+        if W else np.zeros((0, ax.T), dtype=np.int64),
+        wl_flex=np.array([w.flex_window_hours is not None and ax.T > 1 for w in inst.workloads], dtype=bool),
+        wl_max_rate=np.array([w.max_rate for w in inst.workloads], dtype=float),
+        timed=ax.given,
     )
+
+
+def _objective_unit(objective: str, price: F64, carbon: F64, renew: F64) -> F64:
+    """Objective units per facility kWh (per site, or per site and period)."""
+    if objective == "energy":
+        return np.ones_like(price)
+    if objective == "cost":
+        return price.copy()
+    return carbon * (1.0 - renew)

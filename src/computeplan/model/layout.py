@@ -86,19 +86,39 @@ class Layout:
         return out
 
 
-def plan_layout(d: ModelData) -> Layout:
-    """``x`` per candidate pair, ``n`` per pool, ``z`` per site."""
+def period_names(d: ModelData, names: list[str]) -> list[str]:
+    """``names`` once per period, period-major, with ``#t`` inside the bracket when there
+    is more than one period (``x[a@s/h]`` -> ``x[a@s/h#3]``)."""
+    if d.n_periods == 1:
+        return names
+    return [f"{nm[:-1]}#{t}]" for t in range(d.n_periods) for nm in names]
 
-    def x_names() -> list[str]:
+
+def plan_layout(d: ModelData) -> Layout:
+    """``x`` per candidate pair and period, ``n`` per pool and period (period-major:
+    column ``t * K + c``), ``z`` per site, ``y`` per non-divisible candidate when there
+    are several periods (empty otherwise)."""
+
+    def cand_names() -> list[str]:
         return [
             f"x[{d.workload_ids[i]}@{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]"
             for i, p in zip(d.cand_wl.tolist(), d.cand_pool.tolist(), strict=True)
         ]
 
+    def x_names() -> list[str]:
+        return period_names(d, cand_names())
+
     def n_names() -> list[str]:
-        return [f"n[{d.site_ids[j]}/{d.hardware_ids[h]}]" for j, h in zip(d.pool_site, d.pool_hw, strict=True)]
+        return period_names(d, [f"n[{d.site_ids[j]}/{d.hardware_ids[h]}]"
+                                for j, h in zip(d.pool_site, d.pool_hw, strict=True)])
 
     def z_names() -> list[str]:
         return [f"z[{s}]" for s in d.site_ids]
 
-    return Layout([("x", d.n_cand, x_names), ("n", d.n_pools, n_names), ("z", d.n_sites, z_names)])
+    def y_names() -> list[str]:
+        names = cand_names()
+        return ["y" + names[c][1:] for c in d.y_cand.tolist()]
+
+    T = d.n_periods
+    return Layout([("x", d.n_cand * T, x_names), ("n", d.n_pools * T, n_names), ("z", d.n_sites, z_names),
+                   ("y", len(d.y_cand), y_names)])

@@ -83,10 +83,18 @@ def _one(row: F64, lo: float, hi: float, name: str) -> RowBlock:
     return RowBlock(sp.csr_matrix(row.reshape(1, -1)), np.array([lo]), np.array([hi]), [name])
 
 
+def _f_rows(d: ModelData) -> F64:
+    return np.tile(d.site_f, d.n_periods)
+
+
+def _flat(a: F64) -> F64:
+    return np.ascontiguousarray(np.asarray(a).T).ravel()
+
+
 def _fleet_pue(ex: Expressions, T: float) -> RowBlock:
-    """``sum_j (f z + k IT) - (T - 1) sum_j IT <= 0``."""
+    """``sum_{j,t} w (f z + k IT) - (T - 1) sum_{j,t} w IT <= 0``."""
     d = ex.d
-    row = ex.total(sp.diags(d.site_k - (T - 1.0)) @ ex.A_it + sp.diags(d.site_f) @ ex.A_z)
+    row = ex.weighted(_flat(d.sp_k) - (T - 1.0), ex.A_it) + ex.weighted(_f_rows(d), ex.A_z)
     return _one(row, -INF, 0.0, "fleet_pue_max")
 
 
@@ -97,7 +105,11 @@ def _site_pue(ex: Expressions, spec: Mapping[str, float]) -> RowBlock:
     capped = [j for j, o in enumerate(owners) if o is not None]
     T = np.array([float(spec[owners[j]]) for j in capped])  # type: ignore[index]
     idx = np.array(capped, dtype=np.int64)
-    block = sp.diags(d.site_k[idx] - (T - 1.0)) @ ex.A_it[idx] + sp.diags(d.site_f[idx]) @ ex.A_z[idx]
+    caps = np.ones(d.n_sites)
+    caps[idx] = T
+    over = ex.per_site_weighted(_flat(d.sp_k) - (np.tile(caps, d.n_periods) - 1.0), ex.A_it) \
+        + ex.per_site_weighted(_f_rows(d), ex.A_z)
+    block = over[idx]
     return RowBlock(sp.csr_matrix(block), np.full(len(idx), -INF), np.zeros(len(idx)),
                     [f"site_pue_max[{d.site_ids[j]}]" for j in capped], [str(owners[j]) for j in capped])
 
@@ -108,14 +120,14 @@ def _ece(ex: Expressions, T: float) -> RowBlock:
 
 
 def _renewable(ex: Expressions, T: float) -> RowBlock:
-    """``sum_j (renewable_j - T) P_j >= 0`` (the horizon cancels)."""
-    return _one(np.asarray((ex.d.site_renew - T) @ ex.A_p).ravel(), 0.0, INF, "renewable_share_min")
+    """``sum_{j,t} w (renewable_jt - T) P_jt >= 0`` (the horizon cancels)."""
+    return _one(ex.weighted(_flat(ex.d.sp_renew) - T, ex.A_p), 0.0, INF, "renewable_share_min")
 
 
 def _carbon(ex: Expressions, T: float) -> RowBlock:
-    """``H sum_j carbon_j (1 - renewable_j) P_j / 1000 <= T`` (tonnes)."""
+    """``sum_{j,t} w carbon_jt (1 - renewable_jt) P_jt / 1000 <= T`` (tonnes)."""
     d = ex.d
-    row = np.asarray((d.horizon * d.site_carbon * (1.0 - d.site_renew) / 1000.0) @ ex.A_p).ravel()
+    row = ex.weighted(_flat(d.horizon * d.sp_carbon * (1.0 - d.sp_renew) / 1000.0), ex.A_p)
     return _one(row, -INF, T, "carbon_max")
 
 

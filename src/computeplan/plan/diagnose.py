@@ -31,29 +31,45 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     """
     d = m.data
     L = m.layout
-    P = d.n_pools
+    P, T, S = d.n_pools, d.n_periods, d.n_sites
     V = m.n_cols
     R = m.n_rows
-    slack_rows: list[int] = []
+    slack_rows: list[Any] = []
     slack_signs: list[float] = []
     weights: list[float] = []
     meta: list[tuple[str, int, Any]] = []  # (kind, index, target term)
 
-    def slack(row: int, sign: float, w: float, kind: str, k: int, term: Any = None) -> None:
-        slack_rows.append(row)
+    def slack(row: Any, sign: float, w: float, kind: str, k: int, term: Any = None) -> None:
+        """A slack column on one row, or on several (a site's rows in every period)."""
+        slack_rows.append(np.atleast_1d(np.asarray(row, dtype=np.int64)))
         slack_signs.append(sign)
         weights.append(w)
         meta.append((kind, k, term))
 
     fam = m.families
     f = fam["assign"]
-    assign_wl = np.flatnonzero(np.diff(d.wl_ptr) > 0)
-    for r, i in enumerate(assign_wl.tolist()):
-        if d.wl_must[i]:
-            slack(f.start + r, 1.0, 1.0, "assign", i)  # share of workload i left unserved
+    assign_wl = np.flatnonzero((np.diff(d.wl_ptr) > 0) & ~d.wl_flex)
+    # A share of workload i left unserved in a period, relative to that period's demand
+    # (with one period, the share of the workload).
+    need = m.row_hi[f.start : f.stop]
+    for r in range(f.stop - f.start):
+        i = int(assign_wl[r % len(assign_wl)])
+        if d.wl_must[i] and need[r] > 0:
+            slack(f.start + r, 1.0, 1.0 / need[r], "assign", r)
+    for name in ("window", "pick"):
+        if name in fam:
+            g = fam[name]
+            for r in range(g.start, g.stop):
+                if m.row_lo[r] > 0:
+                    slack(r, 1.0, 1.0 / m.row_lo[r], name, r)
     f = fam["capacity"]
-    for j in range(d.n_sites):
-        slack(f.start + j, -1.0, 1.0 / d.site_cap[j], "capacity", j)
+    for j in range(S):
+        slack(f.start + j + S * np.arange(T), -1.0, 1.0 / d.site_cap[j], "capacity", j)
+    if "grid" in fam:
+        g = fam["grid"]
+        capped = np.flatnonzero(np.isfinite(d.site_grid))
+        for k, j in enumerate(capped.tolist()):
+            slack(g.start + k + len(capped) * np.arange(T), -1.0, 1.0 / d.site_grid[j], "grid", j)
     for term in m.terms:
         spec = term.given.spec
         w = 1.0 / ((term.given.value or 1.0) * spec.slack_scale(d))
@@ -62,11 +78,14 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
             slack(r, -1.0 if term.upper[k] else 1.0, abs(w) / float(term.scale[k]), "target", k, term)
     # Pool sizes: relax n <= N through a slack column per pool on a new row n - e <= N.
     nE = len(slack_rows)
-    slack_block = sp.csr_matrix((slack_signs, (slack_rows, np.arange(nE))), shape=(R, nE))
+    counts = np.array([len(r) for r in slack_rows], dtype=np.int64)
+    slack_block = sp.csr_matrix((np.repeat(slack_signs, counts), (np.concatenate(slack_rows) if nE else
+                                 np.zeros(0, dtype=np.int64), np.repeat(np.arange(nE), counts))), shape=(R, nE))
     A_ext = sp.hstack([m.A, slack_block], format="csr")
     n_start = L.start("n")
-    pool_rows = sp.csr_matrix((np.ones(P), (np.arange(P), n_start + np.arange(P))), shape=(P, V + nE))
-    pool_slack = sp.csr_matrix((-np.ones(P), (np.arange(P), np.arange(P))), shape=(P, P))
+    PT = P * T
+    pool_rows = sp.csr_matrix((np.ones(PT), (np.arange(PT), n_start + np.arange(PT))), shape=(PT, V + nE))
+    pool_slack = sp.csr_matrix((-np.ones(PT), (np.arange(PT), np.tile(np.arange(P), T))), shape=(PT, P))
     A_all = sp.vstack([sp.hstack([A_ext, sp.csr_matrix((R, P))]), sp.hstack([pool_rows, pool_slack])], format="csr")
     w_all = np.concatenate([np.array(weights), 1.0 / np.maximum(d.pool_servers, 1.0)])
     col_hi = m.col_hi.copy()
@@ -74,8 +93,8 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     layout = L.extend("slack", nE).extend("servers", P)
     m2 = Model(
         data=d, layout=layout, c=np.concatenate([m.c * 1e-9 / max(1.0, float(np.abs(m.c).max(initial=1.0))), w_all]),
-        offset=0.0, A=A_all, row_lo=np.concatenate([m.row_lo, np.full(P, -np.inf)]),
-        row_hi=np.concatenate([m.row_hi, d.pool_servers]),
+        offset=0.0, A=A_all, row_lo=np.concatenate([m.row_lo, np.full(PT, -np.inf)]),
+        row_hi=np.concatenate([m.row_hi, np.tile(d.pool_servers, T)]),
         col_lo=np.concatenate([m.col_lo, np.zeros(nE + P)]),
         col_hi=np.concatenate([col_hi, np.full(nE + P, np.inf)]),
         integer=np.zeros(V + nE + P, dtype=bool), families=m.families, ex=m.ex, scale=m.scale,
@@ -105,13 +124,20 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     v = L.join(x=x, n=n, z=z)
     Av = np.asarray(m.A @ v).ravel()
     moves: list[dict[str, Any]] = []
+    short = _shortfalls(m, meta, s, tol)
+    for i, tf in short.items():
+        what = "TFLOPS" if T == 1 else "TFLOPS (mean over the horizon)"
+        moves.append({"kind": "demand", "workload": d.workload_ids[i], "unserved_tflops": tf,
+                      "message": f"workload {d.workload_ids[i]}: {tf:.6g} of {d.wl_demand[i]:.6g} {what} "
+                                 "cannot be served"})
     for (kind, k, term), val in zip(meta, s, strict=True):
-        if val <= tol:
+        if val <= tol or kind in ("assign", "window", "pick"):
             continue
-        if kind == "assign":
-            tf = float(val * d.wl_demand[k])
-            moves.append({"kind": "demand", "workload": d.workload_ids[k], "unserved_tflops": tf,
-                          "message": f"workload {d.workload_ids[k]}: {tf:.6g} of {d.wl_demand[k]:.6g} TFLOPS cannot be served"})
+        if kind == "grid":
+            moves.append({"kind": "grid", "site": d.site_ids[k], "grid_kw": float(d.site_grid[k] + val),
+                          "extra_kw": float(val),
+                          "message": f"raise grid_kw at {d.site_ids[k]} to {d.site_grid[k] + val:.6g} kW "
+                                     f"(from {d.site_grid[k]:.6g} kW)"})
         elif kind == "capacity":
             moves.append({"kind": "capacity", "site": d.site_ids[k], "extra_kw": float(val),
                           "message": f"site {d.site_ids[k]}: IT capacity must grow by {val:.6g} kW "
@@ -131,6 +157,35 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
                    "move within the time given: the cause is the whole-number decisions (halls switched "
                    "on whole, workloads that cannot be split); loosen a target slightly or allow splitting")
     return {"summary": summary, "moves": moves, "method": method}
+
+
+def _shortfalls(m: Model, meta: list[tuple[str, int, Any]], s: Any, tol: float) -> dict[int, float]:
+    """Unserved TFLOPS per workload (mean over the horizon) from the demand slacks."""
+    d = m.data
+    T = d.n_periods
+    share = d.per_w / d.horizon if T > 1 else np.ones(1)
+    out: dict[int, float] = {}
+    fam = m.families
+    assign_wl = np.flatnonzero((np.diff(d.wl_ptr) > 0) & ~d.wl_flex)
+    flex_wl = np.flatnonzero((np.diff(d.wl_ptr) > 0) & d.wl_flex)
+    for (kind, k, _term), val in zip(meta, s, strict=True):
+        if val <= tol:
+            continue
+        if kind == "assign":
+            i, t = int(assign_wl[k % len(assign_wl)]), k // len(assign_wl)
+            tf = float(val * d.wl_demand[i] * share[t])
+        elif kind == "window":
+            label = m.families["window"].labels[k - fam["window"].start]
+            i = d.workload_ids.index(label[len("window["):].rsplit("#", 1)[0])
+            tf = float(val * d.wl_demand[i] * d.per_rep[0] / d.horizon) if i in flex_wl else 0.0
+        elif kind == "pick":
+            label = m.families["pick"].labels[k - fam["pick"].start]
+            i = d.workload_ids.index(label[len("pick["):-1])
+            tf = float(val * d.wl_demand[i])
+        else:
+            continue
+        out[i] = out.get(i, 0.0) + tf
+    return out
 
 
 def _target_move(m: Model, term: Any, k: int, Av: Any, v: Any) -> dict[str, Any]:

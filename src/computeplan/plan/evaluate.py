@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from computeplan.model.data import ModelData
@@ -29,10 +30,14 @@ def _ratio(num: float, den: float) -> float | None:
 
 @dataclass
 class Figures:
-    """A plan and its figures (arrays by site, pool, workload, candidate)."""
+    """A plan and its figures (arrays by site, pool, workload, candidate).
 
-    x: Any
-    n: Any
+    Per-site, per-pool and per-candidate figures are annual: energy-weighted means over
+    the periods (``sum_t w[t] a[t] / H``; with one period, that period). The ``*_t``
+    arrays hold them per period (periods x entities)."""
+
+    x: Any  # mean share per candidate
+    n: Any  # mean servers on per pool
     z: Any
     busy: Any  # per pool
     it: F64  # per site, kW
@@ -46,44 +51,89 @@ class Figures:
     beyond_need_kwh: F64  # facility energy they draw (idle kW x (1 + k) x H), per pool
     indicators: dict[str, float | None]
     objective_value: float
+    x_t: Any = None  # periods x candidates
+    n_t: Any = None  # periods x pools
+    busy_t: Any = None
+    it_t: Any = None  # periods x sites
+    facility_t: Any = None
+    served_t: Any = None  # periods x workloads, TFLOPS
+    demand_t: Any = None  # periods x workloads, TFLOPS
+
+
+def _pool_matrix(d: ModelData) -> sp.csr_matrix:
+    """Candidates x pools: which pool each candidate runs on."""
+    K, P = d.n_cand, d.n_pools
+    return sp.csr_matrix((np.ones(K), (np.arange(K), d.cand_pool)), shape=(K, P))
+
+
+def _busy(d: ModelData, X: F64) -> F64:
+    """Periods x pools: busy servers of the shares ``X`` (periods x candidates)."""
+    if d.n_periods == 1:
+        return np.bincount(d.cand_pool, weights=d.cand_busy * X[0], minlength=d.n_pools)[None, :]
+    return np.asarray((X * d.cand_busy[None, :]) @ _pool_matrix(d))
 
 
 def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
-    """Split a column vector into (x, n, z), clipped to bounds and with solver noise removed."""
-    P = d.n_pools
+    """Split a column vector into (x, n, z), clipped to bounds and with solver noise removed
+    (``x`` and ``n`` period-major, as the layout has them)."""
+    T, K, P = d.n_periods, d.n_cand, d.n_pools
     parts = plan_layout(d).split(v)
-    x = np.clip(parts["x"], 0.0, 1.0)
-    x[x < 1e-10] = 0.0
-    indiv = ~d.wl_divisible[d.cand_wl]
-    x[indiv] = np.round(x[indiv])
-    n = np.clip(parts["n"], 0.0, d.pool_servers)
+    X = np.clip(parts["x"].reshape(T, K), 0.0, d.x_cap())
+    X[X < 1e-10] = 0.0
+    if T == 1:
+        indiv = ~d.wl_divisible[d.cand_wl]
+        X[0, indiv] = np.round(X[0, indiv])
+    servers = np.tile(d.pool_servers, (T, 1))
+    N = np.clip(parts["n"].reshape(T, P), 0.0, servers)
     z = np.clip(parts["z"], 0.0, d.site_halls.astype(float))
     z = np.where(d.site_can_idle, np.round(z), d.site_halls.astype(float))
     # servers on never below what the busy servers need (solver tolerance can leave 1e-9 short)
-    busy = np.bincount(d.cand_pool, weights=d.cand_busy * x, minlength=P)
-    n = np.minimum(np.maximum(n, busy / d.site_umax[d.pool_site]), np.maximum(d.pool_servers, n))
-    n[np.abs(n) < 1e-10] = 0.0
-    return x, n, z
+    busy = _busy(d, X)
+    N = np.minimum(np.maximum(N, busy / d.site_umax[d.pool_site][None, :]), np.maximum(servers, N))
+    N[np.abs(N) < 1e-10] = 0.0
+    return X.ravel(), N.ravel(), z
+
+
+def picks(d: ModelData, x: F64) -> F64:
+    """The ``y`` block of a plan: 1 for each non-divisible candidate its workload runs on
+    (over several periods; empty with one period)."""
+    X = np.asarray(x).reshape(d.n_periods, d.n_cand)
+    return (X[:, d.y_cand].max(axis=0, initial=0.0) > 0).astype(float)
 
 
 def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
-    """All figures of the plan ``(x, n, z)``."""
-    S, P, W = d.n_sites, d.n_pools, d.n_workloads
+    """All figures of the plan ``(x, n, z)`` (``x`` and ``n`` per period, period-major)."""
+    S, P, W, T = d.n_sites, d.n_pools, d.n_workloads, d.n_periods
     H = d.horizon
-    busy = np.bincount(d.cand_pool, weights=d.cand_busy * x, minlength=P)
-    pool_it = d.pool_idle * n + d.pool_dyn * busy
-    it = np.bincount(d.pool_site, weights=pool_it, minlength=S)
-    overhead = d.site_f * z + d.site_k * it
-    facility = it + overhead
-    energy = facility * H
-    cost = energy * d.site_price
-    carbon_t = energy * d.site_carbon * (1.0 - d.site_renew) / 1000.0
-    share = np.bincount(d.cand_wl, weights=x, minlength=W)
+    X, N = np.asarray(x, dtype=float).reshape(T, -1), np.asarray(n, dtype=float).reshape(T, P)
+    w = d.per_w
+
+    def mean(a: F64) -> F64:
+        return a[0] if T == 1 else (w @ a) / H
+
+    busy_t = _busy(d, X)
+    pool_it = d.pool_idle * N + d.pool_dyn * busy_t
+    it_t = np.stack([np.bincount(d.pool_site, weights=pool_it[t], minlength=S) for t in range(T)]) if T < 64 \
+        else np.asarray(pool_it @ sp.csr_matrix((np.ones(P), (np.arange(P), d.pool_site)), shape=(P, S)))
+    over_t = d.site_f * z + d.sp_k.T * it_t
+    fac_t = it_t + over_t
+    energy_t = w[:, None] * fac_t if T > 1 else fac_t * H
+    energy = energy_t.sum(axis=0)
+    cost = (energy_t * d.sp_price.T).sum(axis=0)
+    carbon_t = (energy_t * d.sp_carbon.T * (1.0 - d.sp_renew.T)).sum(axis=0) / 1000.0
+    it, overhead, facility, busy, n_mean = mean(it_t), mean(over_t), mean(fac_t), mean(busy_t), mean(N)
+    share_t = (np.stack([np.bincount(d.cand_wl, weights=X[t], minlength=W) for t in range(T)]) if T < 64
+               else np.asarray(X @ sp.csr_matrix((np.ones(d.n_cand), (np.arange(d.n_cand), d.cand_wl)),
+                                                 shape=(d.n_cand, W))))
+    share = mean(share_t)
     served = d.wl_demand * share
-    unserved = np.maximum(d.wl_demand - served, 0.0)
-    beyond = np.maximum(n - busy / d.site_umax[d.pool_site], 0.0)
-    beyond[beyond < 1e-7 * np.maximum(1.0, n)] = 0.0
-    beyond_kwh = d.pool_idle * beyond * (1.0 + d.site_k[d.pool_site]) * H
+    due = d.wl_demand * (mean(d.wl_shape.T) if T > 1 else 1.0)
+    unserved = np.maximum(due - served, 0.0)
+    beyond_t = np.maximum(N - busy_t / d.site_umax[d.pool_site], 0.0)
+    beyond_t[beyond_t < 1e-7 * np.maximum(1.0, N)] = 0.0
+    per_kw = d.pool_idle * beyond_t * (1.0 + d.sp_k[d.pool_site].T)
+    beyond_kwh = per_kw[0] * H if T == 1 else w @ per_kw
+    beyond = mean(beyond_t)
     tot_it, tot_p, tot_e = float(it.sum()), float(facility.sum()), float(energy.sum())
     indicators: dict[str, float | None] = {
         "fleet_pue": _ratio(tot_p, tot_it),
@@ -91,7 +141,7 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
         "energy_kwh": tot_e,
         "cost": float(cost.sum()),
         "carbon_t": float(carbon_t.sum()),
-        "renewable_share": _ratio(float(np.sum(energy * d.site_renew)), tot_e),
+        "renewable_share": _ratio(float(np.sum(energy_t * d.sp_renew.T)), tot_e),
         "served_tflops": float(served.sum()),
         "unserved_tflops": float(unserved.sum()),
         "output_per_kwh": _ratio(float(np.sum(d.wl_value * served)) * H, tot_e),
@@ -101,9 +151,10 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
         "beyond_need_energy_kwh": float(beyond_kwh.sum()),
         "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum())),
     }
-    obj = float(np.sum(energy * d.site_obj)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))
-    return Figures(x, n, z, busy, it, overhead, facility, energy, cost, carbon_t, share, beyond,
-                   beyond_kwh, indicators, obj)
+    obj = float(np.sum(energy_t * d.sp_obj.T)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))
+    return Figures(mean(X), n_mean, z, busy, it, overhead, facility, energy, cost, carbon_t, share, beyond,
+                   beyond_kwh, indicators, obj, X, N, busy_t, it_t, fac_t, share_t * d.wl_demand,
+                   d.wl_shape.T * d.wl_demand)
 
 
 def site_pue(fig: Figures) -> F64:

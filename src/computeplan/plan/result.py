@@ -19,7 +19,11 @@ from computeplan.io.write import atomic_write_parquet as atomic_write_parquet
 from computeplan.io.write import atomic_write_text as atomic_write_text
 from computeplan.model.data import ModelData
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, Figures, target_records
+from computeplan.plan.periods import period_table, served_table, site_peaks, time_section
 from computeplan.solvers import Termination
+
+#: Tables a time instance's result adds beside result.json.
+PERIOD_TABLES = ("periods", "served")
 
 #: How a solve ended: the package's one termination vocabulary.
 Status = Termination
@@ -67,6 +71,7 @@ class Result:
     diagnosis: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # per-period tables (periods, served)
 
     @property
     def has_plan(self) -> bool:
@@ -91,6 +96,23 @@ class Result:
     @property
     def assignments(self) -> pd.DataFrame:
         return pd.DataFrame(self.assignment_records, columns=["workload", "site", "hardware", "share", "tflops"])
+
+    @property
+    def periods(self) -> pd.DataFrame:
+        """Per site and period: IT and facility kW, PUE, price, carbon intensity, temperature
+        (empty without a time block)."""
+        return self.tables.get("periods", pd.DataFrame())
+
+    @property
+    def served(self) -> pd.DataFrame:
+        """Per workload class and period: TFLOPS served and demanded (empty without a time block)."""
+        return self.tables.get("served", pd.DataFrame())
+
+    @property
+    def dispatch(self) -> pd.DataFrame:
+        """The plan per period: the share of each workload on each pool (non-zero ones)."""
+        tm = self.extra.get("time") or {}
+        return pd.DataFrame(tm.get("dispatch") or {}, columns=["period", "workload", "site", "hardware", "share"])
 
     # --- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -137,12 +159,19 @@ class Result:
         p = Path(path)
         if p.is_dir():
             p = p / "result.json"
-        return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+        res = cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+        for name in PERIOD_TABLES:
+            for kind, read in (("parquet", pd.read_parquet), ("csv", pd.read_csv)):
+                f = p.parent / f"{name}.{kind}"
+                if f.is_file() and name not in res.tables:
+                    res.tables[name] = read(f)
+        return res
 
     def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
         """Replace ``result.json`` and its tables (``csv``, ``parquet``) in ``out_dir`` as one set
         (:func:`computeplan.io.write.write_set`)."""
-        frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets}
+        frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets,
+                  **self.tables}
         files = {**table_files(frames, tables), "result.json": write_text(self.to_json() + "\n")}
         return write_set(out_dir, RESULT, files)
 
@@ -193,8 +222,16 @@ def plan_records(
 def result_from_plan(
     d: ModelData, fig: Figures, *, status: Status, method: str, bound: float | None, seconds: float,
     target_shadow: dict[str, float] | None, cap_shadow: np.ndarray | None,
+    flexibility: dict[str, Any] | None = None,
 ) -> Result:
     sites, pools, assignments = plan_records(d, fig, cap_shadow)
+    tables: dict[str, pd.DataFrame] = {}
+    extra: dict[str, Any] = {}
+    if d.timed:
+        for rec, peak in zip(sites, site_peaks(d, fig), strict=True):
+            rec.update(peak)
+        tables = {"periods": period_table(d, fig), "served": served_table(d, fig)}
+        extra["time"] = time_section(d, fig, flexibility)
     obj = fig.objective_value
     gap = None
     if bound is not None:
@@ -205,5 +242,5 @@ def result_from_plan(
         instance=d.name, status=status, method=method, objective_name=OBJECTIVE_NAMES[d.objective],
         objective_value=obj, bound=bound, gap=gap, solve_seconds=seconds, indicators=dict(fig.indicators),
         target_list=target_records(d, fig, target_shadow), site_records=sites, pool_records=pools,
-        assignment_records=assignments,
+        assignment_records=assignments, extra=extra, tables=tables,
     )

@@ -14,8 +14,9 @@ from computeplan.io.loader import load_instance
 from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
+from computeplan.model.reduce import merge_interchangeable
 from computeplan.plan.diagnose import diagnose
-from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate, picks
 from computeplan.plan.result import Result, Status, result_from_plan
 from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
@@ -34,6 +35,8 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
     """The method to run and why."""
     if method not in METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if d.timed:
+        return _choose_timed(d, method)
     if method == "auto":
         K = d.n_cand
         if d.has_integers:
@@ -52,6 +55,23 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
     return method, "requested"
 
 
+def _choose_timed(d: ModelData, method: str) -> tuple[str, str]:
+    """A time instance: the fleet heuristic does not handle periods, so the exact model runs."""
+    if method == "heuristic":
+        raise UsageError("--method heuristic: the instance has a time block and the fleet heuristic does not "
+                         f"handle periods ({d.n_periods} here); use --method auto, lp or milp")
+    exact = "milp" if d.has_integers else "lp"
+    if method == "lp" and exact == "milp":
+        raise UsageError(
+            f"--method lp: the instance has integer decisions ({d.integer_summary()}); an LP would "
+            "solve only its relaxation, not a plan. Use --method milp or auto"
+        )
+    if method != "auto":
+        return method, "requested"
+    why = f"integer decisions present ({d.integer_summary()})" if exact == "milp" else "every decision is continuous"
+    return exact, f"{why}; {d.n_periods} periods: the exact model (the fleet heuristic does not handle periods)"
+
+
 def solve(
     instance: Instance | str | Path | Mapping[str, Any],
     *,
@@ -67,6 +87,7 @@ def solve(
     seed: int = 0,
     warm_start: bool | None = None,
     max_passes: int | None = None,
+    flex_value: bool = True,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -98,6 +119,10 @@ def solve(
     max_passes
         With ``method="heuristic"``: bound the search by passes instead of the clock, so
         the plan does not depend on the machine's speed (``time_limit`` is then ignored).
+    flex_value
+        With flexible work over several periods, also solve with every
+        ``flex_window_hours`` removed and report the difference as the value of
+        flexibility (within the same ``time_limit``).
 
     Returns
     -------
@@ -116,7 +141,9 @@ def solve(
     if run == "heuristic":
         return _solve_heuristic(inst, d, why, budget=budget, seed=seed, check=check, t0=t0,
                                 max_passes=max_passes)
-    m = build_model(d)
+    red = merge_interchangeable(inst, d) if d.n_periods > 1 else None
+    dm = d if red is None else red.data  # the arrays the model is built on
+    m = build_model(dm)
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
 
@@ -132,7 +159,7 @@ def solve(
 
         start = None
         fl_bound = None
-        if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
+        if run == "milp" and not d.timed and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
             share = budget.share(0.1)
@@ -151,10 +178,12 @@ def solve(
     if out.status in (Termination.ERROR, Termination.UNBOUNDED):
         raise SolverError(f"the solver failed: {out.message or out.status.value}")
     if out.v is None:
-        return _no_plan(d, m, out, label, why, budget, t0)
-    x, n, z = clean_plan(d, out.v)
+        # the diagnosis names the instance's own workloads: on the unreduced model
+        return _no_plan(d, m if red is None else build_model(d), out, label, why, budget, t0)
+    xm, n, z = clean_plan(dm, out.v)
+    x = xm if red is None else red.expand(xm, d)
     fig = evaluate(d, x, n, z)
-    v = m.layout.join(x=x, n=n, z=z)
+    v = m.layout.join(x=xm, n=n, z=z, y=picks(dm, xm))
     tshadow = cshadow = None
     duals = out
     if out.row_dual is None and not stop_requested():
@@ -167,13 +196,44 @@ def solve(
     bound = None if out.bound is None else out.bound * m.scale
     status = {Termination.OPTIMAL: Status.OPTIMAL, Termination.INTERRUPTED: Status.INTERRUPTED}.get(
         out.status, Status.FEASIBLE)
+    flex = None
+    if d.timed:
+        flex = _flexibility(inst, d, fig, flex_value, method=run, solver=solver, budget=budget, mip_gap=mip_gap,
+                            threads=threads, seed=seed)
     res = result_from_plan(d, fig, status=status, method=label, bound=bound,
-                           seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow)
+                           seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow,
+                           flexibility=flex)
     res.extra["method_reason"] = why
+    if red is not None:
+        res.notes.append(f"{red.merged} interchangeable workload(s) merged into others before building "
+                         "(an exact reduction); figures are per workload of the instance")
     _notes(d, fig, res)
     if check:
         _check(inst, res, "the solver's plan")
     return res
+
+
+def _flexibility(inst: Instance, d: ModelData, fig: Any, wanted: bool, *, method: str, solver: str,
+                 budget: Budget, mip_gap: float, threads: int | None, seed: int) -> dict[str, Any]:
+    """The value of flexibility: the objective with every ``flex_window_hours`` removed,
+    solved within what is left of the budget, minus this plan's objective."""
+    from computeplan.plan.periods import shifted_tflops_hours
+
+    out: dict[str, Any] = {"value": None, "objective_without": None,
+                           "shifted_tflops_hours": shifted_tflops_hours(d, fig)}
+    if not wanted or not bool(np.any(d.wl_flex)) or stop_requested():
+        if not bool(np.any(d.wl_flex)):
+            out.update(value=0.0, objective_without=fig.objective_value)
+        return out
+    rigid = inst.model_copy(update={"workloads": [w.model_copy(update={"flex_window_hours": None})
+                                                  for w in inst.workloads]})
+    other = solve(rigid, method=method, solver=solver, time_limit=budget.left(), mip_gap=mip_gap,
+                  threads=threads, check=False, seed=seed, flex_value=False)
+    if other.status == Status.OPTIMAL and other.objective_value is not None:
+        out.update(value=other.objective_value - fig.objective_value, objective_without=other.objective_value)
+    elif other.status == Status.INFEASIBLE:
+        out["note"] = "without flexibility the instance is infeasible"
+    return out
 
 
 def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, budget: Budget,

@@ -30,6 +30,7 @@ from computeplan.plan.verify_model import (
     site_views,
     view,
 )
+from computeplan.plan.verify_time import TimedPlan, check_time_section, timed_plan
 
 if TYPE_CHECKING:  # the result module belongs to the engine; verify reads only its dict form
     from computeplan.plan.result import Result
@@ -221,6 +222,9 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     svs = site_views(inst)
     sites = {s.id: s for s in svs}
     share, busy = _check_assignments(inst, d, rd, sites)
+    tp = _timed(inst, d, rd, svs) if inst.time is not None else None
+    if tp is not None:
+        H = tp.horizon
 
     # Pools: servers on are a decision, the rest is recomputed.
     on: dict[tuple[str, str], float] = {}
@@ -262,7 +266,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         rd.compare(label, "installed", p["installed"], float(s.pools[key[1]]))
         rd.compare(label, "servers_beyond_need", p["servers_beyond_need"], beyond[key])
         if "beyond_need_energy_kwh" in p:
-            e = inst.hardware[key[1]].idle_kw * beyond[key] * (1.0 + s.k) * H
+            e = inst.hardware[key[1]].idle_kw * beyond[key] * (1.0 + s.k) * H if tp is None \
+                else tp.beyond_kwh.get(key, 0.0)
             rd.compare(label, "beyond_need_energy_kwh", p["beyond_need_energy_kwh"], e)
 
     # Sites: active halls are a decision, the rest is recomputed.
@@ -304,16 +309,20 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
             inst_sum += count
             site_beyond += beyond.get((s.id, h), 0.0)
             site_beyond_kwh += hw.idle_kw * beyond.get((s.id, h), 0.0) * (1.0 + s.k) * H
-        if it > s.hall_kw * z * (1 + REL) + 1e-9:
+        if tp is None and it > s.hall_kw * z * (1 + REL) + 1e-9:
             rd.bad.append(f"sites[{s.id}]: IT {it:.9g} kW over the capacity of its active halls {s.hall_kw * z:.9g} kW")
         over = s.f * z + s.k * it
         P = it + over
         E = P * H
+        if tp is not None:  # annual figures are sums over the periods
+            tf = tp.site[s.id]
+            it, over, P, E, site_beyond_kwh = tf["it"], tf["over"], tf["P"], tf["E"], tf["beyond_kwh"]
         fig[s.id] = {
             "it_kw": it, "overhead_kw": over, "facility_kw": P, "pue": P / it if it > 0 else None,
             "active_halls": z, "halls": float(s.halls), "it_capacity_kw": s.cap_kw,
             "utilisation": busy_sum / inst_sum if inst_sum > 0 else None,
-            "energy_kwh": E, "cost": E * s.price, "carbon_t": E * s.carbon * (1 - s.renew) / 1000,
+            "energy_kwh": E, "cost": E * s.price if tp is None else tp.site[s.id]["cost"],
+            "carbon_t": (E * s.carbon * (1 - s.renew) if tp is None else tp.site[s.id]["carbon"]) / 1000,
             "servers_beyond_need": site_beyond, "beyond_need_energy_kwh": site_beyond_kwh,
             "pue_raw": P / it if it > 0 else math.inf,
         }
@@ -321,6 +330,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
                          ("installed", inst_sum), ("carbon", E * s.carbon * (1 - s.renew)),
                          ("renew_e", E * s.renew), ("obj", E * s.obj), ("beyond", site_beyond),
                          ("beyond_kwh", site_beyond_kwh)):
+            if tp is not None and name in ("cost", "carbon", "renew_e", "obj"):
+                val = tp.site[s.id][name]
             tot[name] += val
     for label, rec in recs:
         sf = fig.get(rec["id"])
@@ -332,6 +343,13 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
                 rd.bad.append(f"{label}.{fld}: reported {rec[fld]!r}, the instance says {want!r}")
         for fld in SITE_FIGURES:
             rd.compare(label, fld, rec[fld], sf[fld])
+        if tp is not None:
+            rd.compare(label, "peak_facility_kw", rec.get("peak_facility_kw"), tp.site[rec["id"]]["peak"])
+            at, tf = rec.get("peak_period"), tp.site[rec["id"]]
+            # a period whose power equals the peak (up to the tolerance) is the peak's period
+            if not isinstance(at, int) or f"P{at}" not in tf or tf[f"P{at}"] < tf["peak"] * (1 - REL) - 1e-9:
+                rd.bad.append(f"{label}.peak_period: reported {rec.get('peak_period')!r}, recomputed "
+                              f"{int(tp.site[rec['id']]['peak_period'])}")
 
     # Fleet indicators.
     served = weighted = value = unserved = unserved_pen = 0.0
@@ -368,7 +386,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     _check_targets(inst, d, rd, ind, fig, sites)
 
     # Objective, bound and gap.
-    penalty = default_penalty(inst, svs) if unserved_pen > 0 else 0.0
+    dearest = None if tp is None else tp.dearest
+    penalty = default_penalty(inst, svs, dearest) if unserved_pen > 0 else 0.0
     objective = tot["obj"] + penalty * H * unserved_pen
     rep = obj.get("value")
     if rep is None:
@@ -386,7 +405,7 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         want_gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
         want_gap = 0.0 if want_gap < 1e-9 else want_gap
     _check_notes(d, rd, {"unserved_penalty": lambda: None if inst.unserved_penalty is not None
-                         else default_penalty(inst, svs),
+                         else default_penalty(inst, svs, dearest),
                          "servers_beyond_need": lambda: tot["beyond"],
                          "beyond_need_energy_kwh": lambda: tot["beyond_kwh"]})
     g = obj.get("gap")
@@ -394,6 +413,28 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         rd.bad.append(f"objective.gap: expected a number or null, found {g!r}")
     elif (g is None) != (want_gap is None) or (g is not None and want_gap is not None and abs(g - want_gap) > REL):
         rd.bad.append(f"objective.gap: reported {g}, recomputed (value - bound) / |value| = {want_gap}")
+
+
+def _timed(inst: Instance, d: dict[str, Any], rd: _Reader, svs: list[SiteView]) -> TimedPlan | None:
+    """The plan per period (``time.dispatch``, ``time.servers_on``), checked, with its annual
+    figures; the assignments must be its weighted means."""
+    halls = {str(r["id"]): float(r["active_halls"]) for r in _list(d, "sites")
+             if isinstance(r, dict) and isinstance(r.get("active_halls"), (int, float)) and "id" in r}
+    tp = timed_plan(inst, d, svs, halls, rd.bad)
+    if tp is None:
+        return None
+    listed = set()
+    for label, a in rd.records(d, "assignments", ASSIGNMENT_KEYS,
+                               lambda r: f"{r['workload']}@{r['site']}/{r['hardware']}", 3):
+        key = (a["workload"], a["site"], a["hardware"])
+        listed.add(key)
+        rd.compare(label, "share", a["share"], tp.share.get(key, 0.0))
+    for key, val in tp.share.items():
+        if key not in listed and val > 1e-9:
+            rd.bad.append(f"assignments[{key[0]}@{key[1]}/{key[2]}]: missing, yet time.dispatch gives it a mean "
+                          f"share of {val:.9g}")
+    check_time_section(d, tp, any(w.flex_window_hours is not None for w in inst.workloads), rd.bad)
+    return tp
 
 
 # Figures the notes state (at 6 significant digits): pattern, then the figure of each group.

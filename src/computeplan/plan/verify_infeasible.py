@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from computeplan.plan.verify_model import Column, Row, View, columns, rows
+from computeplan.plan.verify_model import Column, Row, View
+from computeplan.plan.verify_time_rows import model_columns as columns
+from computeplan.plan.verify_time_rows import model_rows as rows
 
 REL = 1e-6
 ELASTIC_MAX_PAIRS = 5000

@@ -172,10 +172,12 @@ def candidates(inst: Instance, sites: list[SiteView]) -> list[Candidate]:
     return out
 
 
-def default_penalty(inst: Instance, sites: list[SiteView]) -> float:
+def default_penalty(inst: Instance, sites: list[SiteView],
+                    dearest: dict[str, tuple[float, float]] | None = None) -> float:
     """The unserved penalty: the instance's, else 10 x the dearest full-load cost of serving
     one TFLOPS-hour on any candidate: servers at the utilisation cap, proportional overhead,
-    and the hall's fixed overhead spread over a full hall, in the objective's unit."""
+    and the hall's fixed overhead spread over a full hall, in the objective's unit. Over
+    periods, each site at its dearest period's ``k`` and objective unit (``dearest``)."""
     if inst.unserved_penalty is not None:
         return float(inst.unserved_penalty)
     worst: float | None = None
@@ -183,7 +185,8 @@ def default_penalty(inst: Instance, sites: list[SiteView]) -> float:
         for s, h, perf in pairs:
             hw = inst.hardware[h]
             it_per_tflops = (hw.idle_kw / s.umax + (hw.peak_kw - hw.idle_kw)) / perf
-            per_tflops_hour = it_per_tflops * (1.0 + s.k + s.f / s.hall_kw) * s.obj
+            k, unit = (s.k, s.obj) if dearest is None else dearest[s.id]
+            per_tflops_hour = it_per_tflops * (1.0 + k + s.f / s.hall_kw) * unit
             worst = per_tflops_hour if worst is None else max(worst, per_tflops_hour)
     return 1.0 if worst is None else max(10.0 * worst, 1e-6)
 

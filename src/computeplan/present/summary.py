@@ -61,8 +61,32 @@ def print_summary(res: Result, console: Console | None = None) -> None:
         for _, r in top.iterrows():
             t.add_row(str(r["id"]), str(r["tier"]), fmt(r["value"]), f"{fmt(r['it_kw'])} / {fmt(r['it_capacity_kw'])}")
         con.print(t)
+    _print_time(res, con)
     for note in res.notes:
         con.print(f"[dim]note:[/] {note}")
+
+
+def _print_time(res: Result, con: Console) -> None:
+    """Periods: the value of flexibility and each site's peak (against its grid cap)."""
+    tm = res.extra.get("time")
+    if not isinstance(tm, dict):
+        return
+    fl = tm.get("flexibility") or {}
+    value = fl.get("value")
+    con.print(f"\n{tm.get('periods')} periods, {fmt(tm.get('hours'))} h; value of flexibility "
+              + (f"{fmt(value)} {OBJECTIVE_UNITS.get(res.objective_name, '')} (objective without it "
+                 f"{fmt(fl.get('objective_without'), 9)})" if value is not None else "not computed")
+              + f"; {fmt(fl.get('shifted_tflops_hours'))} TFLOPS-hours shifted", highlight=False)
+    t = Table(title="Peak facility power per site", title_justify="left")
+    for col in ("site", "peak kW", "period", "grid kW"):
+        t.add_column(col, justify="left" if col == "site" else "right")
+    for r in res.site_records:
+        if r.get("peak_facility_kw") is None:
+            continue
+        cap = r.get("grid_kw")
+        t.add_row(str(r["id"]), fmt(r["peak_facility_kw"]), str(r.get("peak_period")),
+                  "-" if cap is None else fmt(cap))
+    con.print(t)
 
 
 def instance_summary(inst: Instance) -> str:
@@ -82,4 +106,5 @@ def instance_summary(inst: Instance) -> str:
         f"{inst.name}: valid. {len(inst.sites)} sites ({t}); {len(inst.workloads)} workloads ({c}); "
         f"{data.n_pools} pools; {data.n_cand} candidate (workload, pool) pairs; "
         f"targets: {', '.join(inst.targets.given()) or 'none'}"
+        + (f"; {data.n_periods} periods ({data.horizon:g} h)" if data.timed else "")
     )

@@ -1,0 +1,77 @@
+"""Build time and memory of the model over periods, on the Shanghai fleet with a
+generated time block of 24, 168 and 8,760 hourly periods (a time-of-use tariff, a
+temperature curve, demand shapes per class, training work flexible within a day).
+
+The build should grow linearly with the number of periods: ``extra_info`` holds the
+columns, rows and non-zeros, the build seconds per period and the peak memory the build
+allocates (tracemalloc), so a run over the three sizes shows the slope.
+
+Run: ``pytest benchmarks/test_time_bench.py --benchmark-only`` (8,760 periods builds
+a model of some 11 million columns: a few GB of memory; ``-k "not 8760"`` skips it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import computeplan
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
+
+ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI = ROOT / "instances" / "shanghai-2025.yaml"
+
+
+def time_block(hours: int) -> dict[str, Any]:
+    """Hourly periods: a three-level tariff, a daily and yearly temperature swing, and
+    demand shapes (inference follows people, training is flat and may wait a day)."""
+    tou, temp, infer, flat = [], [], [], []
+    for t in range(hours):
+        h, day = t % 24, t // 24
+        tou.append(0.30 if h < 8 else 1.05 if 10 <= h < 15 or 18 <= h < 21 else 0.70)
+        temp.append(17.0 - 10.0 * math.cos(2 * math.pi * (day - 20) / 365) + 5.0 * math.sin(2 * math.pi * (h - 9) / 24))
+        infer.append(0.5 + 0.8 * math.exp(-((h - 20) ** 2) / 18.0) + 0.5 * math.exp(-((h - 11) ** 2) / 8.0))
+        flat.append(1.0)
+    return {"periods": {"tou": tou, "temp": temp, "infer": infer, "flat": flat},
+            "demand": {"ai-inference": "infer", "general": "infer"}}
+
+
+def timed_instance(hours: int) -> computeplan.Instance:
+    from computeplan.io.schema import Cooling
+
+    raw = yaml.safe_load(SHANGHAI.read_text())
+    raw["time"] = time_block(hours)
+    raw["time"]["zones"] = {z: {"price_per_kwh": "tou", "temperature_c": "temp"} for z in raw["zones"]}
+    raw["horizon_hours"] = float(hours)
+    inst = computeplan.load_instance(raw, base_dir=SHANGHAI.parent)
+    facilities = {name: f.model_copy(update={"cooling": Cooling(free_below_c=12.0, design_c=35.0,
+                                                                   pue_full_at_design=f.pue_full + 0.25)})
+                  for name, f in inst.facilities.items()}
+    workloads = [w.model_copy(update={"flex_window_hours": 24}) if w.class_ == "ai-training" else w
+                 for w in inst.workloads]
+    return inst.model_copy(update={"facilities": facilities, "workloads": workloads})
+
+
+@pytest.mark.parametrize("hours", [24, 168, 8760])
+def test_time_build(benchmark, hours):
+    inst = timed_instance(hours)
+    d = build_data(inst)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    m = build_model(d)
+    first = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del m
+    m = benchmark.pedantic(lambda: build_model(d), rounds=1 if hours > 1000 else 3, iterations=1)
+    benchmark.extra_info.update(periods=d.n_periods, candidates=d.n_cand, columns=m.n_cols, rows=m.n_rows,
+                                nonzeros=int(m.A.nnz), first_build_s=first,
+                                build_s_per_period=first / d.n_periods, peak_mb=peak / 2**20)
+    assert m.n_cols >= d.n_cand * d.n_periods
