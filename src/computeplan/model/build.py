@@ -25,6 +25,7 @@ from computeplan.model.targets import TargetTerm, shadow_prices, target_rows
 
 F64 = NDArray[np.float64]
 INF = np.inf
+HOURS_PER_YEAR = 8760.0
 
 
 @dataclass
@@ -122,6 +123,25 @@ class Model:
     def split(self, v: F64) -> dict[str, F64]:
         return self.layout.split(v[: self.layout.n_cols])
 
+    def build_limit_prices(self, v: F64, row_dual: F64) -> tuple[F64, F64]:
+        """Objective change per one more buildable hall (per ``g`` column) and server (per
+        ``m`` column), from the duals of the LP with the integers fixed: the reduced cost of
+        the column leaving out the rows that gate it by ``o`` (its limit), where the
+        decision stands at its limit; 0 where the limit does not bind."""
+        b = self.data.build
+        y = np.asarray(row_dual, dtype=float).copy()
+        gate = self.families.get("build_open")
+        if gate is not None:
+            y[gate.start : gate.stop] = 0.0
+        reduced = self.c - np.asarray(self.A.T @ y).ravel()
+        parts = self.layout.split(reduced)
+        at = self.layout.split(v[: self.layout.n_cols])
+        out = []
+        for name, most in (("g", b.g_max), ("m", b.m_max)):
+            binds = at[name] >= most - 1e-7 * np.maximum(1.0, most)
+            out.append(np.where(binds, np.minimum(parts[name], 0.0), 0.0) * self.scale)
+        return out[0], out[1]
+
 
 class _Rows:
     """Collects row blocks, then stacks them once."""
@@ -174,6 +194,57 @@ def define_capacity(ex: Expressions, rows: _Rows) -> None:
     rows.add("capacity", block, np.full(S, -INF), np.zeros(S), [f"capacity[{s}]" for s in d.site_ids])
 
 
+def define_build(ex: Expressions, rows: _Rows) -> None:
+    """Build decisions (FORMULATION.md section 11), each family built from index arrays:
+
+    - ``build_halls``: ``z[j] - g[j] <= M[j]`` (``= M[j]`` when the site's halls cannot idle);
+    - ``build_servers``: ``n[p] - m[p] <= N[p]``;
+    - ``build_open``: ``g[j] - halls_max[j] o[j] <= 0`` and ``m[p] - servers_max[p] o[j] <= 0``
+      for a site with a fixed ``site_capex``.
+    """
+    d, L, b = ex.d, ex.layout, ex.d.build
+    V = L.n_cols
+    if b.n_g:
+        k = np.arange(b.n_g)
+        block = sp.csr_matrix((np.concatenate([np.ones(b.n_g), -np.ones(b.n_g)]),
+                               (np.concatenate([k, k]), np.concatenate([L.start("z") + b.g_site, L.start("g") + k]))),
+                              shape=(b.n_g, V))
+        M = d.site_halls[b.g_site].astype(float)
+        lo = np.where(d.site_can_idle[b.g_site], -INF, M)
+        rows.add("build_halls", block, lo, M, [f"build_halls[{d.site_ids[j]}]" for j in b.g_site])
+    if b.n_m:
+        k = np.arange(b.n_m)
+        block = sp.csr_matrix((np.concatenate([np.ones(b.n_m), -np.ones(b.n_m)]),
+                               (np.concatenate([k, k]), np.concatenate([L.start("n") + b.m_pool, L.start("m") + k]))),
+                              shape=(b.n_m, V))
+        labels = [f"build_servers[{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]" for p in b.m_pool]
+        rows.add("build_servers", block, np.full(b.n_m, -INF), d.pool_servers[b.m_pool], labels)
+    gk = np.flatnonzero(b.g_open >= 0)
+    mk = np.flatnonzero(b.m_open >= 0)
+    if len(gk) + len(mk):
+        r = np.arange(len(gk) + len(mk))
+        cols = np.concatenate([L.start("g") + gk, L.start("m") + mk])
+        o_cols = L.start("o") + np.concatenate([b.g_open[gk], b.m_open[mk]])
+        most = np.concatenate([b.g_max[gk], b.m_max[mk]])
+        block = sp.csr_matrix((np.concatenate([np.ones(len(r)), -most]), (np.concatenate([r, r]),
+                               np.concatenate([cols, o_cols]))), shape=(len(r), V))
+        labels = [f"build_open[{d.site_ids[b.g_site[k]]}]" for k in gk] + [
+            f"build_open[{d.site_ids[d.pool_site[b.m_pool[k]]]}/{d.hardware_ids[d.pool_hw[b.m_pool[k]]]}]"
+            for k in mk]
+        rows.add("build_open", block, np.full(len(r), -INF), np.zeros(len(r)), labels)
+
+
+def build_objective(ex: Expressions) -> F64:
+    """The build terms of the objective per hour of the horizon: ``cost`` adds the annual
+    capital cost, ``carbon`` the new servers' embodied carbon per year of their lifetime
+    (both / 8760 h per year), ``energy`` nothing."""
+    if ex.d.objective == "cost":
+        return ex.capex / HOURS_PER_YEAR
+    if ex.d.objective == "carbon":
+        return ex.embodied / HOURS_PER_YEAR
+    return np.zeros(ex.layout.n_cols)
+
+
 def define_targets(ex: Expressions, rows: _Rows) -> list[TargetTerm]:
     """Every target of the instance, from the registry; returns their terms."""
     terms: list[TargetTerm] = []
@@ -193,22 +264,27 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     define_assignment(ex, rows)
     define_cover(ex, rows)
     define_capacity(ex, rows)
+    define_build(ex, rows)
     terms = define_targets(ex, rows)
     V = L.n_cols
     A = sp.csr_matrix(sp.vstack(rows.blocks, format="csr")) if rows.blocks else sp.csr_matrix((0, V))
-    c = np.asarray(d.site_obj @ ex.A_p).ravel()
+    c = np.asarray(d.site_obj @ ex.A_p).ravel() + build_objective(ex)
     xs, zs = L["x"], L["z"]
     # Unserved demand: penalty * D * (1 - sum x) for workloads that need not be served.
     c[xs] -= np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])
     offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand)))
     col_lo = np.zeros(V)
-    col_hi = L.join(x=np.ones(d.n_cand), n=d.pool_servers, z=d.site_halls.astype(float))
+    b = d.build
+    col_hi = L.join(x=np.ones(d.n_cand), n=d.pool_servers_most, z=d.site_halls_most,
+                    g=b.g_max, m=b.m_max, o=np.ones(b.n_o))
     fixed_halls = ~d.site_can_idle
     col_lo[zs] = np.where(fixed_halls, d.site_halls, 0.0)
     integer = np.zeros(V, dtype=bool)
     if not relax:
         integer[xs] = ~d.wl_divisible[d.cand_wl]
         integer[zs] = d.site_can_idle
+        integer[L["g"]] = True
+        integer[L["o"]] = True
     return Model(
         data=d, layout=L, c=c, offset=offset, A=A,
         row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),

@@ -3,7 +3,9 @@
 Each is a sparse matrix over the layout's columns: ``A_it`` (site IT kW), ``A_z``
 (site active halls), ``A_p = diag(1 + k) A_it + diag(f) A_z`` (site facility kW),
 ``A_busy`` (busy servers per pool); :meth:`Expressions.served` is a row of delivered
-TFLOPS weighted per workload.
+TFLOPS weighted per workload. The build decisions (FORMULATION.md section 11) add dense
+rows: ``capex`` (annual capital cost, currency per year), ``embodied`` (kg CO2e per year of
+the new servers' lifetimes) and ``new_servers`` (servers built).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class Expressions:
     A_z: sp.csr_matrix
     A_p: sp.csr_matrix
     A_busy: sp.csr_matrix
+    capex: F64
+    embodied: F64
+    new_servers: F64
 
     @property
     def it_scale(self) -> float:
@@ -56,4 +61,8 @@ def expressions(d: ModelData, layout: Layout) -> Expressions:
     A_z = sp.csr_matrix((np.ones(S), (np.arange(S), z + np.arange(S))), shape=(S, V))
     A_p = sp.csr_matrix(sp.diags(1.0 + d.site_k) @ A_it + sp.diags(d.site_f) @ A_z)
     A_busy = sp.csr_matrix((d.cand_busy, (d.cand_pool, x + np.arange(K))), shape=(P, V))
-    return Expressions(d, layout, A_it, A_z, A_p, A_busy)
+    b = d.build
+    capex = layout.join(g=b.g_capex, m=b.m_capex, o=b.o_capex)
+    embodied = layout.join(m=b.m_embodied)
+    new_servers = layout.join(m=np.ones(b.n_m))
+    return Expressions(d, layout, A_it, A_z, A_p, A_busy, capex, embodied, new_servers)

@@ -87,7 +87,8 @@ class Layout:
 
 
 def plan_layout(d: ModelData) -> Layout:
-    """``x`` per candidate pair, ``n`` per pool, ``z`` per site."""
+    """``x`` per candidate pair, ``n`` per pool, ``z`` per site; ``g`` per site with buildable
+    halls, ``m`` per pool with buildable servers, ``o`` per site with a fixed site capex."""
 
     def x_names() -> list[str]:
         return [
@@ -101,4 +102,18 @@ def plan_layout(d: ModelData) -> Layout:
     def z_names() -> list[str]:
         return [f"z[{s}]" for s in d.site_ids]
 
-    return Layout([("x", d.n_cand, x_names), ("n", d.n_pools, n_names), ("z", d.n_sites, z_names)])
+    b = d.build
+
+    def g_names() -> list[str]:
+        return [f"g[{d.site_ids[j]}]" for j in b.g_site]
+
+    def m_names() -> list[str]:
+        return [f"m[{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]" for p in b.m_pool]
+
+    def o_names() -> list[str]:
+        return [f"o[{d.site_ids[j]}]" for j in b.o_site]
+
+    # Build decisions (FORMULATION.md section 11): new halls, new servers, sites opened;
+    # empty blocks for an instance without ``build:``.
+    return Layout([("x", d.n_cand, x_names), ("n", d.n_pools, n_names), ("z", d.n_sites, z_names),
+                   ("g", b.n_g, g_names), ("m", b.n_m, m_names), ("o", b.n_o, o_names)])

@@ -7,12 +7,13 @@ files and the report only present them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from computeplan.model.build import HOURS_PER_YEAR
 from computeplan.model.data import ModelData
 from computeplan.model.indicators import OBJECTIVE_NAMES
 from computeplan.model.layout import plan_layout
@@ -20,7 +21,7 @@ from computeplan.model.targets import target_records as _target_records
 
 F64 = NDArray[Any]
 
-__all__ = ["OBJECTIVE_NAMES", "Figures", "clean_plan", "evaluate", "target_records"]
+__all__ = ["OBJECTIVE_NAMES", "Figures", "clean_build", "clean_plan", "evaluate", "target_records"]
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -46,6 +47,9 @@ class Figures:
     beyond_need_kwh: F64  # facility energy they draw (idle kW x (1 + k) x H), per pool
     indicators: dict[str, float | None]
     objective_value: float
+    g: F64 = field(default_factory=lambda: np.zeros(0))  # new halls per buildable site (FORMULATION.md 11)
+    m: F64 = field(default_factory=lambda: np.zeros(0))  # new servers per buildable pool
+    o: F64 = field(default_factory=lambda: np.zeros(0))  # 1 per site opened
 
 
 def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
@@ -56,18 +60,46 @@ def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
     x[x < 1e-10] = 0.0
     indiv = ~d.wl_divisible[d.cand_wl]
     x[indiv] = np.round(x[indiv])
-    n = np.clip(parts["n"], 0.0, d.pool_servers)
-    z = np.clip(parts["z"], 0.0, d.site_halls.astype(float))
-    z = np.where(d.site_can_idle, np.round(z), d.site_halls.astype(float))
+    most = d.pool_servers_most
+    n = np.clip(parts["n"], 0.0, most)
+    halls = d.site_halls.astype(float)
+    np.add.at(halls, d.build.g_site, np.round(np.clip(parts["g"], 0.0, d.build.g_max)))
+    z = np.clip(parts["z"], 0.0, halls)
+    z = np.where(d.site_can_idle, np.round(z), halls)
     # servers on never below what the busy servers need (solver tolerance can leave 1e-9 short)
     busy = np.bincount(d.cand_pool, weights=d.cand_busy * x, minlength=P)
-    n = np.minimum(np.maximum(n, busy / d.site_umax[d.pool_site]), np.maximum(d.pool_servers, n))
+    n = np.minimum(np.maximum(n, busy / d.site_umax[d.pool_site]), np.maximum(most, n))
     n[np.abs(n) < 1e-10] = 0.0
     return x, n, z
 
 
-def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
-    """All figures of the plan ``(x, n, z)``."""
+def clean_build(d: ModelData, v: F64, n: F64, z: F64) -> tuple[F64, F64, F64]:
+    """The build decisions ``(g, m, o)`` of a column vector, tidied against the cleaned plan
+    ``(n, z)``: whole halls (no more than the active halls need where halls may idle), new
+    servers exactly ``max(n - N, 0)``, a site opened where anything is built and nowhere else.
+    Each tidy step keeps the plan feasible and costs nothing: built capacity only enters
+    the capital cost, the embodied carbon and the utilisation's installed count."""
+    b = d.build
+    parts = plan_layout(d).split(v)
+    g = np.round(np.clip(parts["g"], 0.0, b.g_max))
+    idle = d.site_can_idle[b.g_site]
+    g = np.where(idle, np.minimum(g, np.maximum(z[b.g_site] - d.site_halls[b.g_site], 0.0)), g)
+    m = np.clip(n[b.m_pool] - d.pool_servers[b.m_pool], 0.0, b.m_max)
+    m[m < 1e-9] = 0.0
+    o = np.zeros(b.n_o)
+    o[b.g_open[(b.g_open >= 0) & (g > 0)]] = 1.0
+    o[b.m_open[(b.m_open >= 0) & (m > 0)]] = 1.0
+    return g, m, o
+
+
+def evaluate(d: ModelData, x: F64, n: F64, z: F64, g: F64 | None = None, m: F64 | None = None,
+             o: F64 | None = None) -> Figures:
+    """All figures of the plan ``(x, n, z)`` with the build decisions ``(g, m, o)`` (none built
+    when not given)."""
+    b = d.build
+    g = np.zeros(b.n_g) if g is None else g
+    m = np.zeros(b.n_m) if m is None else m
+    o = np.zeros(b.n_o) if o is None else o
     S, P, W = d.n_sites, d.n_pools, d.n_workloads
     H = d.horizon
     busy = np.bincount(d.cand_pool, weights=d.cand_busy * x, minlength=P)
@@ -99,11 +131,17 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
         "facility_kw": tot_p,
         "servers_beyond_need": float(beyond.sum()),
         "beyond_need_energy_kwh": float(beyond_kwh.sum()),
-        "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum())),
+        "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum()) + float(m.sum())),
     }
+    capex = float(b.g_capex @ g + b.m_capex @ m + b.o_capex @ o)
+    embodied_kg = float(b.m_embodied @ m)
+    if d.reports_build:
+        indicators["capex_per_year"] = capex
+        indicators["embodied_carbon_t"] = embodied_kg / 1000.0
     obj = float(np.sum(energy * d.site_obj)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))
+    obj += {"cost": capex, "carbon": embodied_kg}.get(d.objective, 0.0) * H / HOURS_PER_YEAR
     return Figures(x, n, z, busy, it, overhead, facility, energy, cost, carbon_t, share, beyond,
-                   beyond_kwh, indicators, obj)
+                   beyond_kwh, indicators, obj, g, m, o)
 
 
 def site_pue(fig: Figures) -> F64:

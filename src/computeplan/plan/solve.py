@@ -15,8 +15,8 @@ from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.plan.diagnose import diagnose
-from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
-from computeplan.plan.result import Result, Status, result_from_plan
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_build, clean_plan, evaluate
+from computeplan.plan.result import Result, Status, build_record, result_from_plan
 from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
@@ -34,6 +34,15 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
     """The method to run and why."""
     if method not in METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if d.build.active:
+        if method == "heuristic":
+            raise UsageError("--method heuristic: the fleet heuristic does not decide what to build, and this "
+                             "instance has build decisions (build: blocks); use --method milp or auto")
+        if method == "auto":
+            if d.has_integers:
+                return "milp", (f"build decisions, which the fleet heuristic does not handle, so the exact MILP "
+                                f"({d.integer_summary()})")
+            return "lp", "build decisions, which the fleet heuristic does not handle; every decision is continuous"
     if method == "auto":
         K = d.n_cand
         if d.has_integers:
@@ -132,7 +141,7 @@ def solve(
 
         start = None
         fl_bound = None
-        if run == "milp" and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
+        if run == "milp" and not d.build.active and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
             share = budget.share(0.1)
@@ -153,9 +162,10 @@ def solve(
     if out.v is None:
         return _no_plan(d, m, out, label, why, budget, t0)
     x, n, z = clean_plan(d, out.v)
-    fig = evaluate(d, x, n, z)
-    v = m.layout.join(x=x, n=n, z=z)
-    tshadow = cshadow = None
+    g, mb, o = clean_build(d, out.v, n, z)
+    fig = evaluate(d, x, n, z, g, mb, o)
+    v = m.layout.join(x=x, n=n, z=z, g=g, m=mb, o=o)
+    tshadow = cshadow = hall_price = server_price = None
     duals = out
     if out.row_dual is None and not stop_requested():
         duals = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=budget.left()))
@@ -164,12 +174,15 @@ def solve(
         # A site with every hall off has no marginal kW to price: its value is a discrete
         # hall decision, not a dual.
         cshadow = np.where(z > 0, m.capacity_shadow_prices(duals.row_dual), np.nan)
+        hall_price, server_price = m.build_limit_prices(duals.v, duals.row_dual)
     bound = None if out.bound is None else out.bound * m.scale
     status = {Termination.OPTIMAL: Status.OPTIMAL, Termination.INTERRUPTED: Status.INTERRUPTED}.get(
         out.status, Status.FEASIBLE)
     res = result_from_plan(d, fig, status=status, method=label, bound=bound,
                            seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow)
     res.extra["method_reason"] = why
+    if d.reports_build:
+        res.extra["build"] = build_record(d, fig, hall_price, server_price)
     _notes(d, fig, res)
     if check:
         _check(inst, res, "the solver's plan")
