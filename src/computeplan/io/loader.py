@@ -405,11 +405,14 @@ def build_problems(inst: Instance, where: str) -> list[str]:
     for i, s in enumerate(inst.sites):
         at = record("sites", i, s.id)
         b = s.build
-        if s.halls == 0:
+        if s.halls == 0 and b is None:
+            p(f"{where}: {at}.halls: must be >= 1, got 0 (only a candidate site, with it_capacity_kw: 0 and a "
+              "build block giving hall_kw, starts with no hall)")
+        elif s.halls == 0:
             if s.it_capacity_kw != 0:
                 p(f"{where}: {at}.it_capacity_kw: a site with halls: 0 (a candidate site) has no capacity yet, "
                   f"expected 0, got {s.it_capacity_kw:g}")
-            if b is None or b.hall_kw is None:
+            if b is not None and b.hall_kw is None:
                 p(f"{where}: {at}.build.hall_kw: a site with halls: 0 (a candidate site) needs the IT kW of one "
                   "new hall, got nothing")
         elif s.it_capacity_kw <= 0:

@@ -275,8 +275,13 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand)))
     col_lo = np.zeros(V)
     b = d.build
-    col_hi = L.join(x=np.ones(d.n_cand), n=d.pool_servers_most, z=d.site_halls_most,
+    col_hi = L.join(x=np.ones(d.n_cand), n=d.pool_servers, z=d.site_halls.astype(float),
                     g=b.g_max, m=b.m_max, o=np.ones(b.n_o))
+    # Where a pool or site may grow, its rows n - m <= N and z - g <= M bound n and z; an
+    # upper bound on the column too would only be redundant, and could take the dual that
+    # prices the build limit (g <= halls_max, m <= servers_max).
+    col_hi[L.start("n") + b.m_pool] = INF
+    col_hi[L.start("z") + b.g_site] = INF
     fixed_halls = ~d.site_can_idle
     col_lo[zs] = np.where(fixed_halls, d.site_halls, 0.0)
     integer = np.zeros(V, dtype=bool)

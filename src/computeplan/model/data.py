@@ -133,11 +133,6 @@ class ModelData:
         return out
 
     @property
-    def reports_build(self) -> bool:
-        """Whether a plan reports its build figures (a build block or a capital budget is given)."""
-        return self.build.given or "capex_max" in self.targets
-
-    @property
     def n_sites(self) -> int:
         return len(self.site_ids)
 

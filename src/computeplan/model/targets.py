@@ -168,6 +168,12 @@ TARGETS: dict[str, TargetSpec] = {s.name: s for s in (
 )}
 
 
+def reports_build(d: ModelData) -> bool:
+    """Whether a plan reports its build figures: the instance has a build block or a target
+    on the annual capital cost."""
+    return d.build.given or any(g.spec.indicator == "capex_per_year" for g in given(d.targets))
+
+
 @dataclass(frozen=True)
 class Given:
     """One target given in an instance: a spec, its key (keyed targets), its value."""

@@ -17,6 +17,7 @@ from computeplan.model.build import HOURS_PER_YEAR
 from computeplan.model.data import ModelData
 from computeplan.model.indicators import OBJECTIVE_NAMES
 from computeplan.model.layout import plan_layout
+from computeplan.model.targets import reports_build
 from computeplan.model.targets import target_records as _target_records
 
 F64 = NDArray[Any]
@@ -135,7 +136,7 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64, g: F64 | None = None, m: F64 
     }
     capex = float(b.g_capex @ g + b.m_capex @ m + b.o_capex @ o)
     embodied_kg = float(b.m_embodied @ m)
-    if d.reports_build:
+    if reports_build(d):
         indicators["capex_per_year"] = capex
         indicators["embodied_carbon_t"] = embodied_kg / 1000.0
     obj = float(np.sum(energy * d.site_obj)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))

@@ -14,6 +14,7 @@ from computeplan.io.loader import load_instance
 from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
+from computeplan.model.targets import reports_build
 from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_build, clean_plan, evaluate
 from computeplan.plan.result import Result, Status, build_record, result_from_plan
@@ -181,7 +182,7 @@ def solve(
     res = result_from_plan(d, fig, status=status, method=label, bound=bound,
                            seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow)
     res.extra["method_reason"] = why
-    if d.reports_build:
+    if reports_build(d):
         res.extra["build"] = build_record(d, fig, hall_price, server_price)
     _notes(d, fig, res)
     if check:

@@ -6,18 +6,32 @@ recomputed from the instance alone (plain loops, never the engine's arrays).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from computeplan.io.schema import Instance
+from computeplan.model.targets import given
 from computeplan.plan.verify_model import SiteView, server_capex_year
-
-if TYPE_CHECKING:
-    from computeplan.plan.verify import _Reader
 
 HALL_KEYS = ("site", "new_halls", "capex_per_year", "shadow_price")
 SERVER_KEYS = ("site", "hardware", "new_servers", "capex_per_year", "shadow_price")
 OPENED_KEYS = ("site", "capex_per_year", "workloads")
+
+
+class Reader(Protocol):
+    """What the check needs of :class:`computeplan.plan.verify._Reader`."""
+
+    bad: list[str]
+
+    def section(self, d: dict[str, Any], key: str, kind: type) -> Any: ...
+
+    def records(self, d: dict[str, Any], key: str, keys: tuple[str, ...], ident: Callable[[Any], str],
+                names: int) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def number(self, rec: dict[str, Any], key: str, label: str) -> float | None: ...
+
+    def compare(self, label: str, key: str, reported: Any, recomputed: float | None, scale: float = 1.0) -> None: ...
 
 
 @dataclass
@@ -38,10 +52,11 @@ class Built:
 
 def reports_build(inst: Instance) -> bool:
     """Whether a plan of ``inst`` must carry a ``build`` block and the build indicators."""
-    return any(s.build is not None for s in inst.sites) or inst.targets.capex_max is not None
+    return any(s.build is not None for s in inst.sites) or any(
+        g.spec.indicator == "capex_per_year" for g in given(inst.targets.given()))
 
 
-def check_build(inst: Instance, d: dict[str, Any], rd: _Reader, sites: dict[str, SiteView],
+def check_build(inst: Instance, d: dict[str, Any], rd: Reader, sites: dict[str, SiteView],
                 moved_to: dict[str, set[str]]) -> Built:
     """Read and check the ``build`` block; ``moved_to`` gives the workloads assigned to each
     site. Returns what is built, with its recomputed annual capital and embodied carbon."""
