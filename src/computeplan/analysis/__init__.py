@@ -15,7 +15,12 @@ solved, :mod:`~computeplan.analysis.points`; the table shape,
 through :func:`computeplan.analysis.parallel.run_points` (in process, or on Dask).
 """
 
-from computeplan.analysis.capacity import capacity_of_result, capacity_value, plan_vector
+from computeplan.analysis.capacity import (
+    build_value,
+    capacity_of_result,
+    capacity_value,
+    plan_vector,
+)
 from computeplan.analysis.headroom import Headroom, headroom
 from computeplan.analysis.outage import optional_demand, outage, outage_sites, remove_site
 from computeplan.analysis.points import RunOptions, as_instance, copy_instance
@@ -31,6 +36,7 @@ __all__ = [
     "apply_values",
     "as_instance",
     "binding_targets",
+    "build_value",
     "capacity_of_result",
     "capacity_value",
     "check_path",

@@ -29,7 +29,8 @@ F64 = NDArray[np.float64]
 
 
 def plan_vector(d: ModelData, res: Result) -> F64:
-    """The column vector ``[x | n | z]`` of a result's plan."""
+    """The column vector of a result's plan: ``[x | n | z]`` and the build decisions
+    ``[g | m | o]`` of its ``build`` block."""
     P = d.n_pools
     x, n, z = np.zeros(d.n_cand), np.zeros(P), np.zeros(d.n_sites)
     wl = {w: i for i, w in enumerate(d.workload_ids)}
@@ -45,7 +46,39 @@ def plan_vector(d: ModelData, res: Result) -> F64:
         n[pool[(site[r["site"]], hw[r["hardware"]])]] = float(r["servers_on"])
     for s in res.site_records:
         z[site[s["id"]]] = float(s["active_halls"])
-    return plan_layout(d).join(x=x, n=n, z=z)
+    b = d.build
+    g, mm, o = np.zeros(b.n_g), np.zeros(b.n_m), np.zeros(b.n_o)
+    built = res.extra.get("build") or {}
+    g_of = {int(j): k for k, j in enumerate(b.g_site)}
+    m_of = {int(p): k for k, p in enumerate(b.m_pool)}
+    for r in built.get("halls", []):
+        g[g_of[site[r["site"]]]] = float(r["new_halls"])
+    for r in built.get("servers", []):
+        mm[m_of[pool[(site[r["site"]], hw[r["hardware"]])]]] = float(r["new_servers"])
+    # a site is open where anything is built
+    o[b.g_open[(b.g_open >= 0) & (g > 0)]] = 1.0
+    o[b.m_open[(b.m_open >= 0) & (mm > 0)]] = 1.0
+    return plan_layout(d).join(x=x, n=n, z=z, g=g, m=mm, o=o)
+
+
+def build_value(result: Result) -> pd.DataFrame:
+    """What one more buildable hall or server is worth at each site: the shadow price of each
+    build limit (``g <= halls_max``, ``m <= servers_max``) in ``result.json``'s ``build``
+    block, as a saving (``value_per_unit = -shadow_price``), best first. A limit that does
+    not bind is worth 0. Empty for an instance without build decisions."""
+    built = result.extra.get("build") or {}
+    rows = [{"site": r["site"], "what": "hall", "built": float(r["new_halls"]),
+             "shadow_price": r["shadow_price"],
+             "value_per_unit": None if r["shadow_price"] is None else -float(r["shadow_price"]) + 0.0}
+            for r in built.get("halls", [])]
+    rows += [{"site": r["site"], "what": f"server {r['hardware']}", "built": float(r["new_servers"]),
+              "shadow_price": r["shadow_price"],
+              "value_per_unit": None if r["shadow_price"] is None else -float(r["shadow_price"]) + 0.0}
+             for r in built.get("servers", [])]
+    df = pd.DataFrame(rows, columns=["site", "what", "built", "shadow_price", "value_per_unit"])
+    if len(df):
+        df = df.sort_values(["value_per_unit", "site", "what"], ascending=[False, True, True], kind="stable")
+    return df.reset_index(drop=True)
 
 
 def capacity_value(
@@ -122,7 +155,7 @@ def capacity_value(
     df = pd.DataFrame(rows).sort_values(["value_per_kw", "site"], ascending=[False, True], kind="stable")
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     df.attrs.update({"instance": d.name, "objective_name": objective_name(inst, None),
-                     "method": result.method})
+                     "method": result.method, "build": build_value(result).to_dict("records")})
     return df.reset_index(drop=True)
 
 

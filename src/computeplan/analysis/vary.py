@@ -17,17 +17,22 @@ from pydantic import ValidationError
 from computeplan.analysis.points import copy_instance
 from computeplan.errors import InstanceError, UsageError
 from computeplan.io.loader import cross_check, pydantic_problems
-from computeplan.io.schema import TIERS, Instance, Site, Targets
+from computeplan.io.schema import TIERS, HardwareModel, Instance, Site, Targets
 from computeplan.model.targets import TARGETS
 
 SITE_FIELDS = ("it_capacity_kw", "halls", "max_utilisation", "price_per_kwh", "carbon_kg_per_kwh",
                "renewable_share")
+BUILD_FIELDS = ("halls_max", "hall_capex", "hall_kw", "site_capex", "lifetime_years")
+HARDWARE_FIELDS = ("capex", "lifetime_years", "embodied_kg")
+_WHOLE = ("halls", "build.halls_max")
 _SCALAR = tuple(n for n, spec in TARGETS.items() if not spec.keyed)
 _KEYED = tuple(n for n, spec in TARGETS.items() if spec.keyed)
 VARY_HELP = (f"targets.<target> ({', '.join(_SCALAR)}), "
              + "".join(f"targets.{n}.<tier or site>, " for n in _KEYED)
              + "demand.scale, demand.class.<class>.scale, "
-             + f"sites.<id>.<{'|'.join(SITE_FIELDS)}>, sites.<id>.servers.<hardware>")
+             + f"sites.<id>.<{'|'.join(SITE_FIELDS)}>, sites.<id>.servers.<hardware>, "
+             + f"sites.<id>.build.<{'|'.join(BUILD_FIELDS)}>, sites.<id>.build.servers_max.<hardware>, "
+             + f"hardware.<id>.<{'|'.join(HARDWARE_FIELDS)}>, discount_rate")
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,19 @@ def check_path(inst: Instance, path: str) -> None:
             if parts[3] in inst.hardware:
                 return
             raise UsageError(bad + f"unknown hardware model {parts[3]!r}")
+        if parts[2] == "build" and (
+                (len(parts) == 4 and parts[3] in BUILD_FIELDS) or (len(parts) == 5 and parts[3] == "servers_max")):
+            if inst.sites[site_ids.index(parts[1])].build is None:
+                raise UsageError(bad + f"site {parts[1]!r} has no build block to vary")
+            if len(parts) == 4 or parts[4] in inst.hardware:
+                return
+            raise UsageError(bad + f"unknown hardware model {parts[4]!r}")
+    elif parts[0] == "hardware" and len(parts) == 3 and parts[2] in HARDWARE_FIELDS:
+        if parts[1] in inst.hardware:
+            return
+        raise UsageError(bad + f"unknown hardware model {parts[1]!r}")
+    elif parts == ["discount_rate"]:
+        return
     raise UsageError(bad + f"not a path that can be varied; expected one of {VARY_HELP}")
 
 
@@ -178,12 +196,16 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
                 continue
             raw = s.model_dump()
             for rest, v in site_edits[s.id].items():
-                if rest in ("halls",) or rest.startswith("servers."):
+                if rest in _WHOLE or rest.startswith(("servers.", "build.servers_max.")):
                     if not float(v).is_integer():
                         raise UsageError(f"--vary: sites.{s.id}.{rest}: must be a whole number, got {v!r}")
                     v = int(v)
                 if rest.startswith("servers."):
                     raw["servers"] = {**raw["servers"], rest.split(".", 1)[1]: v}
+                elif rest.startswith("build.servers_max."):
+                    raw["build"]["servers_max"] = {**raw["build"]["servers_max"], rest.split(".", 2)[2]: v}
+                elif rest.startswith("build."):
+                    raw["build"][rest.split(".", 1)[1]] = v
                 else:
                     raw[rest] = v
             try:
@@ -191,8 +213,26 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
             except ValidationError as e:
                 raise _validation_error(e, ("sites", s.id)) from None
         update["sites"] = sites
+    hw_edits: dict[str, dict[str, float]] = {}
+    for path, v in values.items():
+        if path.startswith("hardware."):
+            _, hid, fld = path.split(".", 2)
+            hw_edits.setdefault(hid, {})[fld] = v
+    if hw_edits:
+        hardware = dict(inst.hardware)
+        for hid, edits in hw_edits.items():
+            try:
+                hardware[hid] = HardwareModel.model_validate({**hardware[hid].model_dump(), **edits})
+            except ValidationError as e:
+                raise _validation_error(e, ("hardware", hid)) from None
+        update["hardware"] = hardware
+    if "discount_rate" in values:
+        rate = float(values["discount_rate"])
+        if not 0.0 <= rate <= 1.0:
+            raise UsageError(f"--vary: discount_rate: must be in 0..1, got {rate!r}")
+        update["discount_rate"] = rate
     out = copy_instance(inst, update)
-    if site_edits:
+    if site_edits or hw_edits:
         problems = cross_check(out, "--vary")
         if problems:
             raise InstanceError(problems)

@@ -311,6 +311,12 @@ def capacity(
                               "holds_from_kw", "holds_to_kw"],
                          f"Capacity value of {inst.name} ({df.attrs.get('objective_name')} saved per extra IT kW)",
                          left=("site", "tier"))
+            if df.attrs.get("build"):
+                import pandas as pd
+
+                _print_frame(pd.DataFrame(df.attrs["build"]), ["site", "what", "built", "value_per_unit"],
+                             f"Build limits of {inst.name} ({df.attrs.get('objective_name')} saved per one more "
+                             "buildable hall or server)", left=("site", "what"))
 
 
 @app.command()

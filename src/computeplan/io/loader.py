@@ -32,6 +32,7 @@ from computeplan.io.periods import read_periods, time_problems
 from computeplan.io.schema import (
     NAME_PATTERN,
     TIERS,
+    Build,
     Cooling,
     FacilityModel,
     HardwareModel,
@@ -49,7 +50,7 @@ _BOOL_FIELDS = {"can_idle", "divisible", "must_serve"}
 
 # Every key the format knows, for "did you mean" hints on unknown keys.
 _KNOWN_KEYS: set[str] = set()
-for _m in (Instance, Site, Workload, Targets, HardwareModel, FacilityModel, Zone, Time, SeriesNames, Cooling):
+for _m in (Instance, Site, Build, Workload, Targets, HardwareModel, FacilityModel, Zone, Time, SeriesNames, Cooling):
     _KNOWN_KEYS.update(f.alias or n for n, f in _m.model_fields.items())
 
 
@@ -172,6 +173,8 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
     for n, row in enumerate(values):
         rec: dict[str, Any] = {}
         servers: dict[str, Any] = {}
+        build: dict[str, Any] = {}
+        build_servers: dict[str, Any] = {}
         for col, raw in zip(cols, row, strict=True):
             try:
                 v = _cell(raw, col in list_fields)
@@ -183,6 +186,10 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
                 continue
             if section == "sites" and col.startswith("servers."):
                 servers[col[len("servers.") :]] = v
+            elif section == "sites" and col.startswith("build.servers_max."):
+                build_servers[col[len("build.servers_max.") :]] = v
+            elif section == "sites" and col.startswith("build."):
+                build[col[len("build.") :]] = v
             elif col in list_fields and isinstance(v, str):
                 rec[col] = [s.strip() for s in v.split(";") if s.strip()]
             elif col in _BOOL_FIELDS and isinstance(v, str):
@@ -192,6 +199,9 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
                 rec[col] = v
         if section == "sites":
             rec["servers"] = {k: v for k, v in servers.items() if v not in (0, "0")}
+            built = {k: v for k, v in build_servers.items() if v not in (0, "0")}
+            if build or built:
+                rec["build"] = {**build, **({"servers_max": built} if built else {})}
         records.append(rec)
     return records
 
@@ -343,6 +353,7 @@ def cross_check(inst: Instance, where: str) -> list[str]:
         for h in s.servers:
             if h not in inst.hardware:
                 p(f"{where}: {at}.servers.{show_name(h)}: {_unknown(h, inst.hardware, 'hardware model')}")
+    problems.extend(build_problems(inst, where))
     for i, w in enumerate(inst.workloads):
         at = record("workloads", i, w.id)
         if w.origin not in inst.zones:
@@ -396,3 +407,44 @@ def cross_check(inst: Instance, where: str) -> list[str]:
     for i, reason in candidate_report(inst, lat, zone_index):
         p(f"{where}: {record('workloads', i, inst.workloads[i].id)}: {reason}")
     return problems
+
+
+def build_problems(inst: Instance, where: str) -> list[str]:
+    """The checks of a site's capacity and its ``build`` block (FORMATS.md, "Build-out")."""
+    out: list[str] = []
+    p = out.append
+    no_capex: set[str] = set()
+    for i, s in enumerate(inst.sites):
+        at = record("sites", i, s.id)
+        b = s.build
+        if s.halls == 0 and b is None:
+            p(f"{where}: {at}.halls: must be >= 1, got 0 (only a candidate site, with it_capacity_kw: 0 and a "
+              "build block giving hall_kw, starts with no hall)")
+        elif s.halls == 0:
+            if s.it_capacity_kw != 0:
+                p(f"{where}: {at}.it_capacity_kw: a site with halls: 0 (a candidate site) has no capacity yet, "
+                  f"expected 0, got {s.it_capacity_kw:g}")
+            if b is not None and b.hall_kw is None:
+                p(f"{where}: {at}.build.hall_kw: a site with halls: 0 (a candidate site) needs the IT kW of one "
+                  "new hall, got nothing")
+        elif s.it_capacity_kw <= 0:
+            p(f"{where}: {at}.it_capacity_kw: must be > 0 for a site with {s.halls} hall(s), got "
+              f"{s.it_capacity_kw:g} (a candidate site has halls: 0 and a build block)")
+        if b is None:
+            continue
+        if s.halls > 0 and s.it_capacity_kw > 0 and b.hall_kw is not None:
+            c = s.it_capacity_kw / s.halls
+            if abs(b.hall_kw - c) > 1e-9 * max(1.0, c):
+                p(f"{where}: {at}.build.hall_kw: new halls take the site's hall size it_capacity_kw / halls = "
+                  f"{c:g} kW, got {b.hall_kw:g}")
+        if b.halls_max > 0 and b.hall_capex is None:
+            p(f"{where}: {at}.build.hall_capex: required when build.halls_max > 0 (currency per new hall), "
+              "got nothing")
+        for h, count in b.servers_max.items():
+            if h not in inst.hardware:
+                p(f"{where}: {at}.build.servers_max.{show_name(h)}: {_unknown(h, inst.hardware, 'hardware model')}")
+            elif count > 0 and inst.hardware[h].capex is None and h not in no_capex:
+                no_capex.add(h)
+                p(f"{where}: hardware.{show_name(h)}.capex: required for a model that can be built "
+                  f"({at}.build.servers_max), got nothing")
+    return out

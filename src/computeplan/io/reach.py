@@ -71,7 +71,8 @@ def _site_arrays(inst: Instance, zone_index: dict[str, int]) -> tuple[Any, Any, 
 
 
 def _hardware_masks(inst: Instance) -> dict[str, B]:
-    return {h: np.array([s.servers.get(h, 0) > 0 for s in inst.sites]) for h in inst.hardware}
+    return {h: np.array([s.servers.get(h, 0) > 0 or (s.build is not None and s.build.servers_max.get(h, 0) > 0)
+                         for s in inst.sites]) for h in inst.hardware}
 
 
 def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index: dict[str, int],

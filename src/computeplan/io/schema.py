@@ -42,6 +42,10 @@ MAX_CARBON_KG = 1e15
 MAX_NAME_CHARS = 256
 MAX_RATE = 1e6
 MAX_PERIODS = 1_000_000
+MAX_CAPEX = 1e13
+"""Capital cost of one server, hall or site, in currency."""
+MAX_LIFETIME_YEARS = 200.0
+MAX_EMBODIED_KG = 1e9
 
 NAME_PATTERN = r"^[^\p{C}]*[^\p{C}\s][^\p{C}]*$"
 """Ids and names: at least one visible character, no control or format characters."""
@@ -62,6 +66,9 @@ class HardwareModel(_Strict):
     perf_tflops: dict[Precision, Annotated[float, Field(gt=0.0, le=MAX_TFLOPS_PER_SERVER)]] = Field(min_length=1)
     idle_kw: Annotated[float, Field(ge=0.0, le=MAX_SERVER_KW)]
     peak_kw: Annotated[float, Field(gt=0.0, le=MAX_SERVER_KW)]
+    capex: Annotated[float, Field(ge=0.0, le=MAX_CAPEX)] | None = None
+    lifetime_years: Annotated[float, Field(gt=0.0, le=MAX_LIFETIME_YEARS)] = 5.0
+    embodied_kg: Annotated[float, Field(ge=0.0, le=MAX_EMBODIED_KG)] = 0.0
     source: str | None = None
     notes: str | None = None
 
@@ -153,13 +160,24 @@ class LatencyModel(_Strict):
     hop_ms: Latency = 0.5
 
 
+class Build(_Strict):
+    """What may be built at a site (FORMULATION.md section 11)."""
+
+    halls_max: Annotated[int, Field(ge=0, le=MAX_HALLS)] = 0
+    hall_capex: Annotated[float, Field(ge=0.0, le=MAX_CAPEX)] | None = None
+    hall_kw: Annotated[float, Field(gt=0.0, le=MAX_SITE_KW)] | None = None
+    site_capex: Annotated[float, Field(ge=0.0, le=MAX_CAPEX)] | None = None
+    lifetime_years: Annotated[float, Field(gt=0.0, le=MAX_LIFETIME_YEARS)] = 15.0
+    servers_max: dict[Name, Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = Field(default_factory=dict)
+
+
 class Site(_Strict):
     id: Name
     tier: Tier
     zone: Name
     facility: Name
-    it_capacity_kw: Annotated[float, Field(gt=0.0, le=MAX_SITE_KW)]
-    halls: Annotated[int, Field(ge=1, le=MAX_HALLS)] = 1
+    it_capacity_kw: Annotated[float, Field(ge=0.0, le=MAX_SITE_KW)]
+    halls: Annotated[int, Field(ge=0, le=MAX_HALLS)] = 1
     can_idle: bool = False
     max_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     price_per_kwh: Annotated[float, Field(ge=0.0, le=MAX_PRICE_PER_KWH)]
@@ -167,6 +185,14 @@ class Site(_Strict):
     renewable_share: Share = 0.0
     servers: dict[Name, Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = Field(default_factory=dict)
     grid_kw: Annotated[float, Field(gt=0.0, le=MAX_SITE_KW)] | None = None
+    build: Build | None = None
+
+    @property
+    def hall_kw(self) -> float:
+        """One hall's IT capacity ``c``: ``C / M``, or ``build.hall_kw`` for a site with no halls yet."""
+        if self.halls > 0:
+            return self.it_capacity_kw / self.halls
+        return float(self.build.hall_kw) if self.build is not None and self.build.hall_kw is not None else 0.0
 
 
 class Workload(_Strict):
@@ -205,6 +231,7 @@ class Targets(_Strict):
     carbon_max: Annotated[float, Field(ge=0.0, le=MAX_CARBON_KG)] | None = None
     output_per_kwh_min: Annotated[float, Field(ge=0.0, le=MAX_ECE)] | None = None
     server_utilisation_min: Share | None = None
+    capex_max: Annotated[float, Field(ge=0.0, le=MAX_CAPEX)] | None = None
 
     def given(self) -> dict[str, Any]:
         """The targets set in the instance, by name."""
@@ -244,6 +271,7 @@ class Instance(_Strict):
     horizon_hours: Annotated[float, Field(gt=0.0, le=MAX_HORIZON_HOURS)] = 8760.0
     objective: Objective = "energy"
     unserved_penalty: Annotated[float, Field(ge=0.0, le=MAX_VALUE)] | None = None
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.06
     precision_weights: dict[Precision, Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]] = Field(default_factory=dict)
     include: list[str] = Field(default_factory=list)
     hardware: dict[Name, HardwareModel] = Field(default_factory=dict)
@@ -265,6 +293,14 @@ class Instance(_Strict):
     def weight(self, precision: str) -> float:
         """Precision weight w[p] (missing precisions weigh 1)."""
         return float(self.precision_weights.get(precision, 1.0))  # type: ignore[call-overload]
+
+
+def crf(rate: float, years: float) -> float:
+    """Capital recovery factor ``r / (1 - (1 + r)^-L)`` (``1 / L`` at ``r = 0``): the share of a
+    capital cost paid each year over ``L`` years at discount rate ``r``."""
+    if rate <= 0.0:
+        return 1.0 / years
+    return rate / (1.0 - (1.0 + rate) ** (-years))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -25,6 +25,7 @@ from computeplan.model.targets import TargetTerm, shadow_prices, target_rows
 
 F64 = NDArray[np.float64]
 INF = np.inf
+HOURS_PER_YEAR = 8760.0
 
 
 @dataclass
@@ -122,6 +123,25 @@ class Model:
 
     def split(self, v: F64) -> dict[str, F64]:
         return self.layout.split(v[: self.layout.n_cols])
+
+    def build_limit_prices(self, v: F64, row_dual: F64) -> tuple[F64, F64]:
+        """Objective change per one more buildable hall (per ``g`` column) and server (per
+        ``m`` column), from the duals of the LP with the integers fixed: the reduced cost of
+        the column leaving out the rows that gate it by ``o`` (its limit), where the
+        decision stands at its limit; 0 where the limit does not bind."""
+        b = self.data.build
+        y = np.asarray(row_dual, dtype=float).copy()
+        gate = self.families.get("build_open")
+        if gate is not None:
+            y[gate.start : gate.stop] = 0.0
+        reduced = self.c - np.asarray(self.A.T @ y).ravel()
+        parts = self.layout.split(reduced)
+        at = self.layout.split(v[: self.layout.n_cols])
+        out = []
+        for name, most in (("g", b.g_max), ("m", b.m_max)):
+            binds = at[name] >= most - 1e-7 * np.maximum(1.0, most)
+            out.append(np.where(binds, np.minimum(parts[name], 0.0), 0.0) * self.scale)
+        return out[0], out[1]
 
 
 class _Rows:
@@ -255,6 +275,67 @@ def define_grid(ex: Expressions, rows: _Rows) -> None:
              period_names(d, [f"grid[{d.site_ids[j]}]" for j in capped]))
 
 
+def define_build(ex: Expressions, rows: _Rows) -> None:
+    """Build decisions (FORMULATION.md section 11), each family built from index arrays:
+
+    - ``build_halls``: ``z[j] - g[j] <= M[j]`` (``= M[j]`` when the site's halls cannot idle);
+    - ``build_servers``: ``n[p] - m[p] <= N[p]``;
+    - ``build_open``: ``g[j] - halls_max[j] o[j] <= 0`` and ``m[p] - servers_max[p] o[j] <= 0``
+      for a site with a fixed ``site_capex``.
+    """
+    d, L, b = ex.d, ex.layout, ex.d.build
+    V = L.n_cols
+    if b.n_g:
+        k = np.arange(b.n_g)
+        block = sp.csr_matrix((np.concatenate([np.ones(b.n_g), -np.ones(b.n_g)]),
+                               (np.concatenate([k, k]), np.concatenate([L.start("z") + b.g_site, L.start("g") + k]))),
+                              shape=(b.n_g, V))
+        M = d.site_halls[b.g_site].astype(float)
+        lo = np.where(d.site_can_idle[b.g_site], -INF, M)
+        rows.add("build_halls", block, lo, M, [f"build_halls[{d.site_ids[j]}]" for j in b.g_site])
+    if b.n_m:  # one row per buildable pool and period: n[p,t] - m[p] <= N[p]
+        T = d.n_periods
+        nr = b.n_m * T
+        k = np.arange(nr)
+        m_col = L.start("m") + np.tile(np.arange(b.n_m), T)
+        block = sp.csr_matrix((np.concatenate([np.ones(nr), -np.ones(nr)]),
+                               (np.concatenate([k, k]),
+                                np.concatenate([L.start("n") + _per_period(b.m_pool, d.n_pools, T), m_col]))),
+                              shape=(nr, V))
+        labels = period_names(d, [f"build_servers[{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]"
+                                  for p in b.m_pool])
+        rows.add("build_servers", block, np.full(nr, -INF), np.tile(d.pool_servers[b.m_pool], T), labels)
+    gk = np.flatnonzero(b.g_open >= 0)
+    mk = np.flatnonzero(b.m_open >= 0)
+    if len(gk) + len(mk):
+        r = np.arange(len(gk) + len(mk))
+        cols = np.concatenate([L.start("g") + gk, L.start("m") + mk])
+        o_cols = L.start("o") + np.concatenate([b.g_open[gk], b.m_open[mk]])
+        most = np.concatenate([b.g_max[gk], b.m_max[mk]])
+        block = sp.csr_matrix((np.concatenate([np.ones(len(r)), -most]), (np.concatenate([r, r]),
+                               np.concatenate([cols, o_cols]))), shape=(len(r), V))
+        labels = [f"build_open[{d.site_ids[b.g_site[k]]}]" for k in gk] + [
+            f"build_open[{d.site_ids[d.pool_site[b.m_pool[k]]]}/{d.hardware_ids[d.pool_hw[b.m_pool[k]]]}]"
+            for k in mk]
+        rows.add("build_open", block, np.full(len(r), -INF), np.zeros(len(r)), labels)
+
+
+def _per_period(idx: NDArray[np.int64], size: int, T: int) -> NDArray[np.int64]:
+    """Offsets of entities ``idx`` of a per-period block of ``size`` entities, period-major."""
+    return (np.arange(T, dtype=np.int64)[:, None] * size + idx[None, :]).ravel()
+
+
+def build_objective(ex: Expressions) -> F64:
+    """The build terms of the objective per hour of the horizon: ``cost`` adds the annual
+    capital cost, ``carbon`` the new servers' embodied carbon per year of their lifetime
+    (both / 8760 h per year), ``energy`` nothing."""
+    if ex.d.objective == "cost":
+        return ex.capex / HOURS_PER_YEAR
+    if ex.d.objective == "carbon":
+        return ex.embodied / HOURS_PER_YEAR
+    return np.zeros(ex.layout.n_cols)
+
+
 def define_targets(ex: Expressions, rows: _Rows) -> list[TargetTerm]:
     """Every target of the instance, from the registry; returns their terms."""
     terms: list[TargetTerm] = []
@@ -276,10 +357,11 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     define_cover(ex, rows)
     define_capacity(ex, rows)
     define_grid(ex, rows)
+    define_build(ex, rows)
     terms = define_targets(ex, rows)
     V = L.n_cols
     A = sp.csr_matrix(sp.vstack(rows.blocks, format="csr")) if rows.blocks else sp.csr_matrix((0, V))
-    c = ex.weighted(flat(d.sp_obj), ex.A_p)
+    c = ex.weighted(flat(d.sp_obj), ex.A_p) + build_objective(ex)
     xs, zs = L["x"], L["z"]
     # Unserved demand: penalty * D * (s - sum x) per period, for workloads that need not be served.
     optional = np.where(d.wl_must[d.cand_wl], 0.0, d.penalty * d.wl_demand[d.cand_wl])
@@ -287,8 +369,14 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
     mean_shape = d.wl_shape @ ex.share if d.n_periods > 1 else np.ones(d.n_workloads)
     offset = float(np.sum(np.where(d.wl_must, 0.0, d.penalty * d.wl_demand * mean_shape)))
     col_lo = np.zeros(V)
+    b = d.build
     col_hi = L.join(x=d.x_cap().ravel(), n=np.tile(d.pool_servers, d.n_periods), z=d.site_halls.astype(float),
-                    y=np.ones(len(d.y_cand)))
+                    y=np.ones(len(d.y_cand)), g=b.g_max, m=b.m_max, o=np.ones(b.n_o))
+    # Where a pool or site may grow, its rows n - m <= N and z - g <= M bound n and z; an
+    # upper bound on the column too would only be redundant, and could take the dual that
+    # prices the build limit (g <= halls_max, m <= servers_max).
+    col_hi[L.start("n") + _per_period(b.m_pool, d.n_pools, d.n_periods)] = INF
+    col_hi[L.start("z") + b.g_site] = INF
     fixed_halls = ~d.site_can_idle
     col_lo[zs] = np.where(fixed_halls, d.site_halls, 0.0)
     integer = np.zeros(V, dtype=bool)
@@ -297,6 +385,8 @@ def build_model(d: ModelData, *, relax: bool = False) -> Model:
             integer[xs] = ~d.wl_divisible[d.cand_wl]
         integer[L["y"]] = True
         integer[zs] = d.site_can_idle
+        integer[L["g"]] = True
+        integer[L["o"]] = True
     return Model(
         data=d, layout=L, c=c, offset=offset, A=A,
         row_lo=np.concatenate(rows.lo) if rows.lo else np.zeros(0),

@@ -17,11 +17,59 @@ from numpy.typing import NDArray
 
 from computeplan.io.periods import time_axis
 from computeplan.io.reach import _allowed_sites, _candidate_groups, _site_arrays, latency_matrix
-from computeplan.io.schema import Instance
+from computeplan.io.schema import Instance, crf
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
+
+
+def _none_i() -> I64:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _none_f() -> F64:
+    return np.zeros(0)
+
+
+@dataclass(frozen=True, eq=False)
+class BuildData:
+    """The build decisions of FORMULATION.md section 11, as index arrays and annual figures.
+
+    ``g`` columns: one per site that may get new halls (``g_site``); ``m``: one per pool that
+    may get new servers (``m_pool``); ``o``: one per site with a fixed ``site_capex``
+    (``o_site``). ``g_open`` / ``m_open`` give the ``o`` column that gates each (-1: none).
+    Capital is annual (currency per year, the capital recovery factor applied)."""
+
+    g_site: I64 = field(default_factory=_none_i)
+    g_max: F64 = field(default_factory=_none_f)
+    g_capex: F64 = field(default_factory=_none_f)  # per new hall per year
+    g_open: I64 = field(default_factory=_none_i)
+    m_pool: I64 = field(default_factory=_none_i)
+    m_max: F64 = field(default_factory=_none_f)
+    m_capex: F64 = field(default_factory=_none_f)  # per new server per year
+    m_embodied: F64 = field(default_factory=_none_f)  # kg CO2e per new server per year of its lifetime
+    m_open: I64 = field(default_factory=_none_i)
+    o_site: I64 = field(default_factory=_none_i)
+    o_capex: F64 = field(default_factory=_none_f)  # per opened site per year
+    given: bool = False  # the instance has a build block (then the build figures are reported)
+
+    @property
+    def n_g(self) -> int:
+        return len(self.g_site)
+
+    @property
+    def n_m(self) -> int:
+        return len(self.m_pool)
+
+    @property
+    def n_o(self) -> int:
+        return len(self.o_site)
+
+    @property
+    def active(self) -> bool:
+        """Whether the model has any build decision."""
+        return self.n_g + self.n_m + self.n_o > 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +142,21 @@ class ModelData:
     def per_w(self) -> F64:
         """Energy weight of each period, ``len x rep``; they sum to the horizon."""
         return self.per_len * self.per_rep
+    build: BuildData = field(default_factory=BuildData)
+
+    @property
+    def site_halls_most(self) -> F64:
+        """Halls a site may have: ``M`` plus its buildable halls."""
+        out = self.site_halls.astype(float)
+        np.add.at(out, self.build.g_site, self.build.g_max)
+        return out
+
+    @property
+    def pool_servers_most(self) -> F64:
+        """Servers a pool may have: ``N`` plus its buildable servers."""
+        out = self.pool_servers.copy()
+        np.add.at(out, self.build.m_pool, self.build.m_max)
+        return out
 
     @property
     def n_sites(self) -> int:
@@ -138,12 +201,15 @@ class ModelData:
     def has_integers(self) -> bool:
         idle_able = bool(np.any(self.site_can_idle))
         indivisible = bool(np.any(~self.wl_divisible[self.cand_wl])) if self.n_cand else False
-        return idle_able or indivisible
+        return idle_able or indivisible or self.build.n_g + self.build.n_o > 0
 
     def integer_summary(self) -> str:
         idle_able = int(np.sum(self.site_can_idle))
         indiv = int(np.sum(~self.wl_divisible))
-        return f"{idle_able} site(s) with idle-able halls, {indiv} indivisible workload(s)"
+        out = f"{idle_able} site(s) with idle-able halls, {indiv} indivisible workload(s)"
+        if self.build.n_g + self.build.n_o:
+            out += f", {self.build.n_g} site(s) with buildable halls, {self.build.n_o} site(s) to open or not"
+        return out
 
 
 def default_penalty(data_obj: F64, per_share_cost: F64, demand: F64) -> float:
@@ -162,7 +228,7 @@ def build_data(inst: Instance) -> ModelData:
     hw_index = {h: k for k, h in enumerate(hw_ids)}
     site_cap = np.array([s.it_capacity_kw for s in inst.sites], dtype=float)
     site_halls = np.array([s.halls for s in inst.sites], dtype=np.int64)
-    site_hall_kw = site_cap / site_halls
+    site_hall_kw = np.array([s.hall_kw for s in inst.sites], dtype=float)
     fac = [inst.facilities[s.facility] for s in inst.sites]
     site_k = np.array([max(0.0, f.k) for f in fac])
     site_f = np.array([max(0.0, f.f_per_kw) for f in fac]) * site_hall_kw
@@ -191,8 +257,9 @@ def build_data(inst: Instance) -> ModelData:
     pool_n: list[float] = []
     pool_index: dict[tuple[int, int], int] = {}
     for j, s in enumerate(inst.sites):
-        for h, count in s.servers.items():
-            if count > 0:
+        buildable = {h: c for h, c in (s.build.servers_max.items() if s.build is not None else ()) if c > 0}
+        for h, count in [*s.servers.items(), *((h, 0) for h in buildable if h not in s.servers)]:
+            if count > 0 or h in buildable:
                 pool_index[(j, hw_index[h])] = len(pool_site_l)
                 pool_site_l.append(j)
                 pool_hw_l.append(hw_index[h])
@@ -303,6 +370,57 @@ def build_data(inst: Instance) -> ModelData:
         wl_flex=np.array([w.flex_window_hours is not None and ax.T > 1 for w in inst.workloads], dtype=bool),
         wl_max_rate=np.array([w.max_rate for w in inst.workloads], dtype=float),
         timed=ax.given,
+        build=build_arrays(inst, pool_index, hw_index),
+    )
+
+
+def build_arrays(inst: Instance, pool_index: dict[tuple[int, int], int], hw_index: dict[str, int]) -> BuildData:
+    """The instance's ``build`` blocks as :class:`BuildData` (empty without one)."""
+    r = float(inst.discount_rate)
+    g_site: list[int] = []
+    g_max: list[float] = []
+    g_capex: list[float] = []
+    g_open: list[int] = []
+    m_pool: list[int] = []
+    m_max: list[float] = []
+    m_capex: list[float] = []
+    m_emb: list[float] = []
+    m_open: list[int] = []
+    o_site: list[int] = []
+    o_capex: list[float] = []
+    given = False
+    for j, s in enumerate(inst.sites):
+        b = s.build
+        if b is None:
+            continue
+        given = True
+        site_crf = crf(r, b.lifetime_years)
+        o = -1
+        if b.site_capex is not None:
+            o = len(o_site)
+            o_site.append(j)
+            o_capex.append(site_crf * b.site_capex)
+        if b.halls_max > 0:
+            g_site.append(j)
+            g_max.append(float(b.halls_max))
+            g_capex.append(site_crf * float(b.hall_capex or 0.0))
+            g_open.append(o)
+        for h, count in b.servers_max.items():
+            if count <= 0:
+                continue
+            hm = inst.hardware[h]
+            m_pool.append(pool_index[(j, hw_index[h])])
+            m_max.append(float(count))
+            m_capex.append(crf(r, hm.lifetime_years) * float(hm.capex or 0.0))
+            m_emb.append(hm.embodied_kg / hm.lifetime_years)
+            m_open.append(o)
+    i64, f64 = np.int64, float
+    return BuildData(
+        g_site=np.array(g_site, dtype=i64), g_max=np.array(g_max, dtype=f64), g_capex=np.array(g_capex, dtype=f64),
+        g_open=np.array(g_open, dtype=i64), m_pool=np.array(m_pool, dtype=i64), m_max=np.array(m_max, dtype=f64),
+        m_capex=np.array(m_capex, dtype=f64), m_embodied=np.array(m_emb, dtype=f64),
+        m_open=np.array(m_open, dtype=i64), o_site=np.array(o_site, dtype=i64),
+        o_capex=np.array(o_capex, dtype=f64), given=given,
     )
 
 

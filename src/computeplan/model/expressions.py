@@ -7,6 +7,9 @@ active halls, the same in every period), ``A_p = diag(1 + k[j,t]) A_it + diag(f)
 *weighted* sums over periods, per hour of the horizon (``w[t] / H``): :meth:`Expressions.total`
 over every row, :meth:`Expressions.per_site` per site, :meth:`Expressions.served` for
 delivered TFLOPS. With one period the weight is 1 and they are the plain sums.
+The build decisions (FORMULATION.md section 11) add dense rows: ``capex`` (annual
+capital cost, currency per year), ``embodied`` (kg CO2e per year of the new servers'
+lifetimes) and ``new_servers`` (servers built).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class Expressions:
     A_z: sp.csr_matrix
     A_p: sp.csr_matrix
     A_busy: sp.csr_matrix
+    capex: F64
+    embodied: F64
+    new_servers: F64
 
     @property
     def it_scale(self) -> float:
@@ -99,4 +105,8 @@ def expressions(d: ModelData, layout: Layout) -> Expressions:
     A_p = sp.csr_matrix(sp.diags(1.0 + flat(d.sp_k)) @ A_it + sp.diags(np.tile(d.site_f, T)) @ A_z)
     busy_rows = (tt * P + d.cand_pool[None, :]).ravel()
     A_busy = sp.csr_matrix((np.tile(d.cand_busy, T), (busy_rows, x + np.arange(K * T))), shape=(P * T, V))
-    return Expressions(d, layout, A_it, A_z, A_p, A_busy)
+    b = d.build
+    capex = layout.join(g=b.g_capex, m=b.m_capex, o=b.o_capex)
+    embodied = layout.join(m=b.m_embodied)
+    new_servers = layout.join(m=np.ones(b.n_m))
+    return Expressions(d, layout, A_it, A_z, A_p, A_busy, capex, embodied, new_servers)

@@ -31,6 +31,8 @@ INDICATORS: dict[str, Indicator] = {i.name: i for i in (
     Indicator("servers_beyond_need", "servers", "servers powered beyond need"),
     Indicator("beyond_need_energy_kwh", "kWh", "energy of servers beyond need"),
     Indicator("server_utilisation", "share", "server utilisation (busy / installed)"),
+    Indicator("capex_per_year", "currency/year", "annual capital cost of what is built"),
+    Indicator("embodied_carbon_t", "t CO2e/year", "annualised embodied carbon of new servers"),
 )}
 
 #: ``objective.name`` in result.json for each objective, and its unit.

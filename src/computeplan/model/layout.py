@@ -97,7 +97,8 @@ def period_names(d: ModelData, names: list[str]) -> list[str]:
 def plan_layout(d: ModelData) -> Layout:
     """``x`` per candidate pair and period, ``n`` per pool and period (period-major:
     column ``t * K + c``), ``z`` per site, ``y`` per non-divisible candidate when there
-    are several periods (empty otherwise)."""
+    are several periods (empty otherwise); ``g`` per site with buildable halls, ``m`` per
+    pool with buildable servers, ``o`` per site with a fixed site capex."""
 
     def cand_names() -> list[str]:
         return [
@@ -119,6 +120,20 @@ def plan_layout(d: ModelData) -> Layout:
         names = cand_names()
         return ["y" + names[c][1:] for c in d.y_cand.tolist()]
 
+    b = d.build
+
+    def g_names() -> list[str]:
+        return [f"g[{d.site_ids[j]}]" for j in b.g_site]
+
+    def m_names() -> list[str]:
+        return [f"m[{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]" for p in b.m_pool]
+
+    def o_names() -> list[str]:
+        return [f"o[{d.site_ids[j]}]" for j in b.o_site]
+
+    # Build decisions (FORMULATION.md section 11): new halls, new servers, sites opened;
+    # empty blocks for an instance without ``build:``.
     T = d.n_periods
     return Layout([("x", d.n_cand * T, x_names), ("n", d.n_pools * T, n_names), ("z", d.n_sites, z_names),
-                   ("y", len(d.y_cand), y_names)])
+                   ("y", len(d.y_cand), y_names),
+                   ("g", b.n_g, g_names), ("m", b.n_m, m_names), ("o", b.n_o, o_names)])

@@ -137,8 +137,15 @@ def _output(ex: Expressions, T: float) -> RowBlock:
 
 
 def _utilisation(ex: Expressions, T: float) -> RowBlock:
-    """``sum_{j,h} b[j,h] >= T sum_{j,h} N[j,h]`` (busy over installed servers, fleet-wide)."""
-    return _one(ex.total(ex.A_busy), T * float(ex.d.pool_servers.sum()), INF, "server_utilisation_min")
+    """``sum_{j,h} b[j,h] >= T (sum_{j,h} N[j,h] + sum m[j,h])`` (busy over installed servers,
+    fleet-wide; built servers count as installed)."""
+    return _one(ex.total(ex.A_busy) - T * ex.new_servers, T * float(ex.d.pool_servers.sum()), INF,
+                "server_utilisation_min")
+
+
+def _capex(ex: Expressions, T: float) -> RowBlock:
+    """``capex_year <= T`` (currency per year)."""
+    return _one(ex.capex, -INF, T, "capex_max")
 
 
 def _it_scale(d: ModelData) -> float:
@@ -168,7 +175,15 @@ TARGETS: dict[str, TargetSpec] = {s.name: s for s in (
                _it_scale, _always),
     TargetSpec("server_utilisation_min", "server_utilisation", "min", "share", "server utilisation",
                _utilisation, lambda d: max(float(d.pool_servers.sum()), 1.0), _only_if_nonpositive),
+    TargetSpec("capex_max", "capex_per_year", "max", "currency/year", "annual capital cost", _capex,
+               lambda d: 1.0, _always),
 )}
+
+
+def reports_build(d: ModelData) -> bool:
+    """Whether a plan reports its build figures: the instance has a build block or a target
+    on the annual capital cost."""
+    return d.build.given or any(g.spec.indicator == "capex_per_year" for g in given(d.targets))
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,11 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
                 if m.row_lo[r] > 0:
                     slack(r, 1.0, 1.0 / m.row_lo[r], name, r)
     f = fam["capacity"]
-    for j in range(S):
-        slack(f.start + j + S * np.arange(T), -1.0, 1.0 / d.site_cap[j], "capacity", j)
+    grows = np.zeros(S, dtype=bool)
+    grows[d.build.g_site] = True  # a site that may build halls grows by halls (a build move below)
+    for j in np.flatnonzero(~grows).tolist():
+        slack(f.start + j + S * np.arange(T), -1.0, 1.0 / max(float(d.site_cap[j]), float(d.site_hall_kw[j])),
+              "capacity", j)
     if "grid" in fam:
         g = fam["grid"]
         capped = np.flatnonzero(np.isfinite(d.site_grid))
@@ -90,14 +93,23 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     w_all = np.concatenate([np.array(weights), 1.0 / np.maximum(d.pool_servers, 1.0)])
     col_hi = m.col_hi.copy()
     col_hi[L["n"]] = np.inf  # pool sizes are relaxed through the new rows below
-    layout = L.extend("slack", nE).extend("servers", P)
+    # Build limits: a slack per buildable site and pool on g <= halls_max, m <= servers_max
+    # (and on the rows that gate them by the site's opening).
+    A_all, row_hi_b, w_b = _build_slacks(m, A_all)
+    nB = len(w_b)
+    pool_hi = d.pool_servers.copy()
+    pool_hi[d.build.m_pool] = np.inf  # a buildable pool grows by building (n - m <= N stays)
+    col_hi[L["g"]] = np.inf
+    col_hi[L["m"]] = np.inf
+    layout = L.extend("slack", nE).extend("servers", P).extend("build", nB)
     m2 = Model(
-        data=d, layout=layout, c=np.concatenate([m.c * 1e-9 / max(1.0, float(np.abs(m.c).max(initial=1.0))), w_all]),
-        offset=0.0, A=A_all, row_lo=np.concatenate([m.row_lo, np.full(PT, -np.inf)]),
-        row_hi=np.concatenate([m.row_hi, np.tile(d.pool_servers, T)]),
-        col_lo=np.concatenate([m.col_lo, np.zeros(nE + P)]),
-        col_hi=np.concatenate([col_hi, np.full(nE + P, np.inf)]),
-        integer=np.zeros(V + nE + P, dtype=bool), families=m.families, ex=m.ex, scale=m.scale,
+        data=d, layout=layout,
+        c=np.concatenate([m.c * 1e-9 / max(1.0, float(np.abs(m.c).max(initial=1.0))), w_all, w_b]),
+        offset=0.0, A=A_all, row_lo=np.concatenate([m.row_lo, np.full(PT + nB, -np.inf)]),
+        row_hi=np.concatenate([m.row_hi, np.tile(pool_hi, T), row_hi_b]),
+        col_lo=np.concatenate([m.col_lo, np.zeros(nE + P + nB)]),
+        col_hi=np.concatenate([col_hi, np.full(nE + P + nB, np.inf)]),
+        integer=np.zeros(V + nE + P + nB, dtype=bool), families=m.families, ex=m.ex, scale=m.scale,
     )
     out = solve_highs(m2, SolveOptions(relax=True))
     if out.v is None:
@@ -119,9 +131,9 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     sol = out.v
     assert sol is not None
     parts = layout.split(sol)
-    s, e = parts["slack"], parts["servers"]
+    s, e, eb = parts["slack"], parts["servers"], parts["build"]
     x, n, z = clean_plan(d, sol[:V])
-    v = L.join(x=x, n=n, z=z)
+    v = L.join(x=x, n=n, z=z, g=parts["g"], m=parts["m"], o=parts["o"])
     Av = np.asarray(m.A @ v).ravel()
     moves: list[dict[str, Any]] = []
     short = _shortfalls(m, meta, s, tol)
@@ -149,6 +161,7 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
                       "hardware": d.hardware_ids[d.pool_hw[pidx]], "extra_servers": float(e[pidx]),
                       "message": f"pool {d.site_ids[d.pool_site[pidx]]}/{d.hardware_ids[d.pool_hw[pidx]]}: "
                                  f"{e[pidx]:.6g} more servers needed (has {d.pool_servers[pidx]:.6g})"})
+    moves.extend(_build_moves(d, eb, tol))
     if moves:
         summary = (f"no plan meets every constraint; the smallest set of moves found: {len(moves)} "
                    "(each in its own unit; together they make the instance feasible)")
@@ -204,3 +217,51 @@ def _target_move(m: Model, term: Any, k: int, Av: Any, v: Any) -> dict[str, Any]
     return {"kind": "target", "target": g.label, "from": g.value, "to": new,
             "message": f"targets.{g.label} must move from {g.value:g} to {new:.6g}" if new is not None
             else f"targets.{g.label} cannot be met"}
+
+
+def _build_slacks(m: Model, A_all: sp.csr_matrix) -> tuple[sp.csr_matrix, Any, Any]:
+    """``A_all`` with a slack column per build limit (``g`` then ``m`` columns, in the layout's
+    order) and a row ``g - e <= halls_max`` / ``m - e <= servers_max`` each; the slack also
+    enters the row that gates the decision by the site's opening (``g - halls_max o - e <= 0``).
+    Returns the matrix, the new rows' bounds and the slacks' weights (one unit of relative
+    change of the limit weighs 1)."""
+    d, L = m.data, m.layout
+    b = d.build
+    nB = b.n_g + b.n_m
+    n_rows, n_cols = A_all.shape
+    if nB == 0:
+        return A_all, np.zeros(0), np.zeros(0)
+    k = np.arange(nB)
+    cols = np.concatenate([L.start("g") + np.arange(b.n_g), L.start("m") + np.arange(b.n_m)])
+    most = np.concatenate([b.g_max, b.m_max])
+    rows = sp.csr_matrix((np.ones(nB), (k, cols)), shape=(nB, n_cols))
+    slack_in_rows = sp.csr_matrix((-np.ones(nB), (k, k)), shape=(nB, nB))
+    gate = sp.lil_matrix((n_rows, nB))
+    fam = m.families.get("build_open")
+    if fam is not None:
+        gated = np.concatenate([np.flatnonzero(b.g_open >= 0), b.n_g + np.flatnonzero(b.m_open >= 0)])
+        for r, kk in enumerate(gated.tolist()):
+            gate[fam.start + r, kk] = -1.0
+    A_new = sp.vstack([sp.hstack([A_all, gate.tocsr()]), sp.hstack([rows, slack_in_rows])], format="csr")
+    return A_new, most, 1.0 / np.maximum(most, 1.0)
+
+
+def _build_moves(d: Any, eb: Any, tol: float) -> list[dict[str, Any]]:
+    """Each relaxed build limit as a move: "allow 2 more halls at hub-jiashan"."""
+    b = d.build
+    out: list[dict[str, Any]] = []
+    for k in np.flatnonzero(eb > tol).tolist():
+        if k < b.n_g:
+            j = int(b.g_site[k])
+            more = float(np.ceil(eb[k] - 1e-6))
+            out.append({"kind": "build_halls", "site": d.site_ids[j], "extra_halls": more,
+                        "message": f"allow {more:.6g} more hall(s) at {d.site_ids[j]} "
+                                   f"(build.halls_max {b.g_max[k]:.6g} -> {b.g_max[k] + more:.6g})"})
+        else:
+            p = int(b.m_pool[k - b.n_g])
+            sid, hid = d.site_ids[d.pool_site[p]], d.hardware_ids[d.pool_hw[p]]
+            most = b.m_max[k - b.n_g]
+            out.append({"kind": "build_servers", "site": sid, "hardware": hid, "extra_servers": float(eb[k]),
+                        "message": f"allow {eb[k]:.6g} more {hid} server(s) to be built at {sid} "
+                                   f"(build.servers_max {most:.6g} -> {most + eb[k]:.6g})"})
+    return out

@@ -7,21 +7,23 @@ files and the report only present them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from computeplan.model.build import HOURS_PER_YEAR
 from computeplan.model.data import ModelData
 from computeplan.model.indicators import OBJECTIVE_NAMES
 from computeplan.model.layout import plan_layout
+from computeplan.model.targets import reports_build
 from computeplan.model.targets import target_records as _target_records
 
 F64 = NDArray[Any]
 
-__all__ = ["OBJECTIVE_NAMES", "Figures", "clean_plan", "evaluate", "target_records"]
+__all__ = ["OBJECTIVE_NAMES", "Figures", "clean_build", "clean_plan", "evaluate", "target_records"]
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -58,6 +60,9 @@ class Figures:
     facility_t: Any = None
     served_t: Any = None  # periods x workloads, TFLOPS
     demand_t: Any = None  # periods x workloads, TFLOPS
+    g: F64 = field(default_factory=lambda: np.zeros(0))  # new halls per buildable site (FORMULATION.md 11)
+    m: F64 = field(default_factory=lambda: np.zeros(0))  # new servers per buildable pool
+    o: F64 = field(default_factory=lambda: np.zeros(0))  # 1 per site opened
 
 
 def _pool_matrix(d: ModelData) -> sp.csr_matrix:
@@ -83,10 +88,12 @@ def clean_plan(d: ModelData, v: F64) -> tuple[F64, F64, F64]:
     if T == 1:
         indiv = ~d.wl_divisible[d.cand_wl]
         X[0, indiv] = np.round(X[0, indiv])
-    servers = np.tile(d.pool_servers, (T, 1))
+    servers = np.tile(d.pool_servers_most, (T, 1))
     N = np.clip(parts["n"].reshape(T, P), 0.0, servers)
-    z = np.clip(parts["z"], 0.0, d.site_halls.astype(float))
-    z = np.where(d.site_can_idle, np.round(z), d.site_halls.astype(float))
+    halls = d.site_halls.astype(float)
+    np.add.at(halls, d.build.g_site, np.round(np.clip(parts["g"], 0.0, d.build.g_max)))
+    z = np.clip(parts["z"], 0.0, halls)
+    z = np.where(d.site_can_idle, np.round(z), halls)
     # servers on never below what the busy servers need (solver tolerance can leave 1e-9 short)
     busy = _busy(d, X)
     N = np.minimum(np.maximum(N, busy / d.site_umax[d.pool_site][None, :]), np.maximum(servers, N))
@@ -101,8 +108,34 @@ def picks(d: ModelData, x: F64) -> F64:
     return (X[:, d.y_cand].max(axis=0, initial=0.0) > 0).astype(float)
 
 
-def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
-    """All figures of the plan ``(x, n, z)`` (``x`` and ``n`` per period, period-major)."""
+def clean_build(d: ModelData, v: F64, n: F64, z: F64) -> tuple[F64, F64, F64]:
+    """The build decisions ``(g, m, o)`` of a column vector, tidied against the cleaned plan
+    ``(n, z)``: whole halls (no more than the active halls need where halls may idle), new
+    servers exactly ``max(n - N, 0)``, a site opened where anything is built and nowhere else.
+    Each tidy step keeps the plan feasible and costs nothing: built capacity only enters
+    the capital cost, the embodied carbon and the utilisation's installed count."""
+    b = d.build
+    parts = plan_layout(d).split(v)
+    g = np.round(np.clip(parts["g"], 0.0, b.g_max))
+    idle = d.site_can_idle[b.g_site]
+    g = np.where(idle, np.minimum(g, np.maximum(z[b.g_site] - d.site_halls[b.g_site], 0.0)), g)
+    n_most = np.asarray(n, dtype=float).reshape(d.n_periods, d.n_pools).max(axis=0)  # over periods
+    m = np.clip(n_most[b.m_pool] - d.pool_servers[b.m_pool], 0.0, b.m_max)
+    m[m < 1e-9] = 0.0
+    o = np.zeros(b.n_o)
+    o[b.g_open[(b.g_open >= 0) & (g > 0)]] = 1.0
+    o[b.m_open[(b.m_open >= 0) & (m > 0)]] = 1.0
+    return g, m, o
+
+
+def evaluate(d: ModelData, x: F64, n: F64, z: F64, g: F64 | None = None, m: F64 | None = None,
+             o: F64 | None = None) -> Figures:
+    """All figures of the plan ``(x, n, z)`` (``x`` and ``n`` per period, period-major) with
+    the build decisions ``(g, m, o)`` (none built when not given)."""
+    b = d.build
+    g = np.zeros(b.n_g) if g is None else g
+    m = np.zeros(b.n_m) if m is None else m
+    o = np.zeros(b.n_o) if o is None else o
     S, P, W, T = d.n_sites, d.n_pools, d.n_workloads, d.n_periods
     H = d.horizon
     X, N = np.asarray(x, dtype=float).reshape(T, -1), np.asarray(n, dtype=float).reshape(T, P)
@@ -149,12 +182,18 @@ def evaluate(d: ModelData, x: F64, n: F64, z: F64) -> Figures:
         "facility_kw": tot_p,
         "servers_beyond_need": float(beyond.sum()),
         "beyond_need_energy_kwh": float(beyond_kwh.sum()),
-        "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum())),
+        "server_utilisation": _ratio(float(busy.sum()), float(d.pool_servers.sum()) + float(m.sum())),
     }
+    capex = float(b.g_capex @ g + b.m_capex @ m + b.o_capex @ o)
+    embodied_kg = float(b.m_embodied @ m)
+    if reports_build(d):
+        indicators["capex_per_year"] = capex
+        indicators["embodied_carbon_t"] = embodied_kg / 1000.0
     obj = float(np.sum(energy_t * d.sp_obj.T)) + d.penalty * H * float(np.sum(unserved[~d.wl_must]))
+    obj += {"cost": capex, "carbon": embodied_kg}.get(d.objective, 0.0) * H / HOURS_PER_YEAR
     return Figures(mean(X), n_mean, z, busy, it, overhead, facility, energy, cost, carbon_t, share, beyond,
                    beyond_kwh, indicators, obj, X, N, busy_t, it_t, fac_t, share_t * d.wl_demand,
-                   d.wl_shape.T * d.wl_demand)
+                   d.wl_shape.T * d.wl_demand, g=g, m=m, o=o)
 
 
 def site_pue(fig: Figures) -> F64:

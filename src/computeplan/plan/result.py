@@ -181,7 +181,9 @@ def plan_records(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Site, pool and assignment records of a plan."""
     S = d.n_sites
-    site_servers = np.bincount(d.pool_site, weights=d.pool_servers, minlength=S)
+    installed = d.pool_servers.copy()
+    np.add.at(installed, d.build.m_pool, fig.m)  # built servers count as installed
+    site_servers = np.bincount(d.pool_site, weights=installed, minlength=S)
     site_busy = np.bincount(d.pool_site, weights=fig.busy, minlength=S)
     site_beyond = np.bincount(d.pool_site, weights=fig.beyond_need, minlength=S)
     site_beyond_kwh = np.bincount(d.pool_site, weights=fig.beyond_need_kwh, minlength=S)
@@ -217,6 +219,35 @@ def plan_records(
         for c in nz
     ]
     return sites, pools, assignments
+
+
+def build_record(d: ModelData, fig: Figures, hall_price: np.ndarray | None,
+                 server_price: np.ndarray | None) -> dict[str, Any]:
+    """``result.json``'s ``build`` block: what to build and its annual capital cost, with the
+    shadow price of each build limit (objective change per one more buildable hall or
+    server; None without duals). ``halls``, ``servers`` and ``sites_opened`` add up to
+    ``capex_per_year``; a site counts as opened when its fixed ``site_capex`` is paid or
+    it had no hall before."""
+    b = d.build
+    halls = [{"site": d.site_ids[j], "new_halls": int(fig.g[k]), "capex_per_year": float(b.g_capex[k] * fig.g[k]),
+              "shadow_price": None if hall_price is None else float(hall_price[k]) + 0.0}
+             for k, j in enumerate(b.g_site.tolist())]
+    servers = [{"site": d.site_ids[d.pool_site[p]], "hardware": d.hardware_ids[d.pool_hw[p]],
+                "new_servers": float(fig.m[k]), "capex_per_year": float(b.m_capex[k] * fig.m[k]),
+                "shadow_price": None if server_price is None else float(server_price[k]) + 0.0}
+               for k, p in enumerate(b.m_pool.tolist())]
+    site_capex = np.zeros(d.n_sites)
+    site_capex[b.o_site] = b.o_capex * fig.o
+    opened = np.zeros(d.n_sites, dtype=bool)
+    opened[b.o_site[fig.o > 0.5]] = True
+    opened[b.g_site[(fig.g > 0) & (d.site_halls[b.g_site] == 0)]] = True
+    cand_site = d.pool_site[d.cand_pool]
+    sites_opened = [{"site": d.site_ids[j], "capex_per_year": float(site_capex[j]),
+                     "workloads": sorted({d.workload_ids[i] for i in d.cand_wl[(cand_site == j) & (fig.x > 0)]})}
+                    for j in np.flatnonzero(opened).tolist()]
+    return {"capex_per_year": float(b.g_capex @ fig.g + b.m_capex @ fig.m + b.o_capex @ fig.o),
+            "embodied_carbon_t": float(b.m_embodied @ fig.m) / 1000.0,
+            "halls": halls, "servers": servers, "sites_opened": sites_opened}
 
 
 def result_from_plan(

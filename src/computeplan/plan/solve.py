@@ -15,9 +15,10 @@ from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.model.reduce import merge_interchangeable
+from computeplan.model.targets import reports_build
 from computeplan.plan.diagnose import diagnose
-from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate, picks
-from computeplan.plan.result import Result, Status, result_from_plan
+from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_build, clean_plan, evaluate, picks
+from computeplan.plan.result import Result, Status, build_record, result_from_plan
 from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
@@ -35,6 +36,15 @@ def choose_method(d: ModelData, method: str) -> tuple[str, str]:
     """The method to run and why."""
     if method not in METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if d.build.active:
+        if method == "heuristic":
+            raise UsageError("--method heuristic: the fleet heuristic does not decide what to build, and this "
+                             "instance has build decisions (build: blocks); use --method milp or auto")
+        if method == "auto":
+            if d.has_integers:
+                return "milp", (f"build decisions, which the fleet heuristic does not handle, so the exact MILP "
+                                f"({d.integer_summary()})")
+            return "lp", "build decisions, which the fleet heuristic does not handle; every decision is continuous"
     if d.timed:
         return _choose_timed(d, method)
     if method == "auto":
@@ -159,7 +169,7 @@ def solve(
 
         start = None
         fl_bound = None
-        if run == "milp" and not d.timed and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
+        if run == "milp" and not d.timed and not d.build.active and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
             share = budget.share(0.1)
@@ -182,9 +192,10 @@ def solve(
         return _no_plan(d, m if red is None else build_model(d), out, label, why, budget, t0)
     xm, n, z = clean_plan(dm, out.v)
     x = xm if red is None else red.expand(xm, d)
-    fig = evaluate(d, x, n, z)
-    v = m.layout.join(x=xm, n=n, z=z, y=picks(dm, xm))
-    tshadow = cshadow = None
+    g, mb, o = clean_build(dm, out.v, n, z)
+    fig = evaluate(d, x, n, z, g, mb, o)
+    v = m.layout.join(x=xm, n=n, z=z, y=picks(dm, xm), g=g, m=mb, o=o)
+    tshadow = cshadow = hall_price = server_price = None
     duals = out
     if out.row_dual is None and not stop_requested():
         duals = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=budget.left()))
@@ -193,6 +204,7 @@ def solve(
         # A site with every hall off has no marginal kW to price: its value is a discrete
         # hall decision, not a dual.
         cshadow = np.where(z > 0, m.capacity_shadow_prices(duals.row_dual), np.nan)
+        hall_price, server_price = m.build_limit_prices(duals.v, duals.row_dual)
     bound = None if out.bound is None else out.bound * m.scale
     status = {Termination.OPTIMAL: Status.OPTIMAL, Termination.INTERRUPTED: Status.INTERRUPTED}.get(
         out.status, Status.FEASIBLE)
@@ -207,6 +219,8 @@ def solve(
     if red is not None:
         res.notes.append(f"{red.merged} interchangeable workload(s) merged into others before building "
                          "(an exact reduction); figures are per workload of the instance")
+    if reports_build(d):
+        res.extra["build"] = build_record(d, fig, hall_price, server_price)
     _notes(d, fig, res)
     if check:
         _check(inst, res, "the solver's plan")

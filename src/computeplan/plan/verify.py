@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import Instance
 from computeplan.model.targets import given
+from computeplan.plan.verify_build import check_build, reports_build
 from computeplan.plan.verify_infeasible import check_infeasible_claim
 from computeplan.plan.verify_model import (
     OBJECTIVE_NAMES,
@@ -225,6 +226,11 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     tp = _timed(inst, d, rd, svs) if inst.time is not None else None
     if tp is not None:
         H = tp.horizon
+    moved_to: dict[str, set[str]] = defaultdict(set)
+    for a in _list(d, "assignments"):
+        if isinstance(a, dict) and isinstance(a.get("share"), (int, float)) and a["share"] > 0:
+            moved_to[str(a.get("site"))].add(str(a.get("workload")))
+    built = check_build(inst, d, rd, sites, moved_to)
 
     # Pools: servers on are a decision, the rest is recomputed.
     on: dict[tuple[str, str], float] = {}
@@ -253,8 +259,10 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
                 rd.bad.append(f"{label}: missing, yet its workloads keep {b:.9g} servers busy")
             if n < need * (1 - REL) - 1e-9:
                 rd.bad.append(f"{label}.servers_on: {n:.9g} servers on < busy / umax = {need:.9g}")
-            if n > count * (1 + REL) + 1e-9 or n < -1e-9:
-                rd.bad.append(f"{label}.servers_on: {n:.9g} servers on, outside 0..{count} installed")
+            most = count + built.new_servers(s.id, h)
+            if n > most * (1 + REL) + 1e-9 or n < -1e-9:
+                rd.bad.append(f"{label}.servers_on: {n:.9g} servers on, outside 0..{most:.9g} installed"
+                              + (f" ({count} + {most - count:.9g} built)" if most != count else ""))
             extra = max(n - need, 0.0)
             beyond[key] = 0.0 if extra < 1e-7 * max(1.0, n) else extra
     for label, p in pool_recs:
@@ -285,18 +293,19 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         if z is None:
             continue
         halls[s.id] = z
+        halls_now = s.halls + built.new_halls(s.id)
         if s.can_idle:
-            if abs(z - round(z)) > 1e-9 or not (0 <= z <= s.halls):
-                rd.bad.append(f"{label}.active_halls: {z} not an integer in 0..{s.halls}")
-        elif z != s.halls:
-            rd.bad.append(f"{label}.active_halls: halls cannot idle, yet {z} of {s.halls} are active")
+            if abs(z - round(z)) > 1e-9 or not (0 <= z <= halls_now):
+                rd.bad.append(f"{label}.active_halls: {z} not an integer in 0..{halls_now:g}")
+        elif z != halls_now:
+            rd.bad.append(f"{label}.active_halls: halls cannot idle, yet {z} of {halls_now:g} are active")
     fig: dict[str, dict[str, Any]] = {}
     tot: dict[str, float] = defaultdict(float)
     for s in svs:
         if s.id not in halls:
             if s.id not in listed_sites and isinstance(d.get("sites"), list):
                 rd.bad.append(f"sites[{s.id}]: missing")
-            z = float(s.halls)
+            z = float(s.halls + built.new_halls(s.id))
         else:
             z = halls[s.id]
         it = busy_sum = inst_sum = 0.0
@@ -306,7 +315,7 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
             b = busy.get((s.id, h), 0.0)
             it += hw.idle_kw * on.get((s.id, h), 0.0) + (hw.peak_kw - hw.idle_kw) * b
             busy_sum += b
-            inst_sum += count
+            inst_sum += count + built.new_servers(s.id, h)
             site_beyond += beyond.get((s.id, h), 0.0)
             site_beyond_kwh += hw.idle_kw * beyond.get((s.id, h), 0.0) * (1.0 + s.k) * H
         if tp is None and it > s.hall_kw * z * (1 + REL) + 1e-9:
@@ -373,10 +382,13 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         "servers_beyond_need": tot["beyond"], "beyond_need_energy_kwh": tot["beyond_kwh"],
         "server_utilisation": tot["busy"] / tot["installed"] if tot["installed"] > 0 else None,
     }
+    if reports_build(inst):
+        ind["capex_per_year"] = built.capex
+        ind["embodied_carbon_t"] = built.embodied_kg / 1000.0
     reported = rd.section(d, "indicators", dict)
     if reported is not None:
         for fld, fval in ind.items():
-            required = fld in INDICATOR_KEYS
+            required = fld in INDICATOR_KEYS or fld in ("capex_per_year", "embodied_carbon_t")
             if fld not in reported:
                 if required:
                     rd.bad.append(f"indicators.{fld}: missing")
@@ -389,6 +401,8 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     dearest = None if tp is None else tp.dearest
     penalty = default_penalty(inst, svs, dearest) if unserved_pen > 0 else 0.0
     objective = tot["obj"] + penalty * H * unserved_pen
+    # build-out: the cost objective pays the annual capital, the carbon one the embodied carbon
+    objective += {"cost": built.capex, "carbon": built.embodied_kg}.get(inst.objective, 0.0) * H / 8760.0
     rep = obj.get("value")
     if rep is None:
         rd.bad.append(f"objective.value: missing for a plan of status {d['status']}")

@@ -48,6 +48,11 @@ class SiteView:
     pools: dict[str, int]  # hardware -> installed servers (> 0)
     keys: dict[str, str]  # keyed target -> the key that governs this site (own id before its tier)
     caps: dict[str, float]  # keyed target -> its value for this site
+    # build-out (FORMULATION.md section 11); pools above include those that exist only to be built
+    halls_max: int = 0
+    hall_capex_year: float = 0.0  # per new hall, CRF applied
+    site_capex_year: float | None = None  # the fixed cost of building anything here, CRF applied
+    servers_max: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,12 +109,26 @@ class Latency:
         return km * lm.route_factor * lm.ms_per_km + lm.hop_ms
 
 
+def annuity(rate: float, years: float) -> float:
+    """The capital recovery factor ``r / (1 - (1 + r)^-L)``, ``1 / L`` when ``r = 0``."""
+    return 1.0 / years if rate == 0 else rate / (1.0 - (1.0 + rate) ** -years)
+
+
+def server_capex_year(inst: Instance, h: str) -> float:
+    """Annual capital cost of one new server of model ``h``."""
+    hw = inst.hardware[h]
+    return annuity(inst.discount_rate, hw.lifetime_years) * (hw.capex or 0.0)
+
+
 def site_views(inst: Instance) -> list[SiteView]:
     keyed = {g.spec.name: inst.targets.given()[g.spec.name] for g in given(inst.targets.given()) if g.spec.keyed}
     out = []
     for s in inst.sites:
         fac = inst.facilities[s.facility]
-        c = s.it_capacity_kw / s.halls
+        b = s.build
+        c = s.it_capacity_kw / s.halls if s.halls > 0 else float(b.hall_kw or 0.0) if b is not None else 0.0
+        built = {h: m for h, m in (b.servers_max.items() if b is not None else ()) if m > 0}
+        crf = annuity(inst.discount_rate, b.lifetime_years) if b is not None else 0.0
         k = max(0.0, (4.0 * (fac.pue_full - 1.0) - (fac.pue_quarter - 1.0)) / 3.0)
         f_per_kw = max(0.0, fac.pue_full - 1.0 - (4.0 * (fac.pue_full - 1.0) - (fac.pue_quarter - 1.0)) / 3.0)
         obj = {"energy": 1.0, "cost": s.price_per_kwh,
@@ -119,8 +138,12 @@ def site_views(inst: Instance) -> list[SiteView]:
             id=s.id, tier=s.tier, zone=s.zone, cap_kw=s.it_capacity_kw, halls=s.halls, hall_kw=c, k=k,
             f=f_per_kw * c, umax=s.max_utilisation, price=s.price_per_kwh, carbon=s.carbon_kg_per_kwh,
             renew=s.renewable_share, can_idle=s.can_idle, obj=obj,
-            pools={h: n for h, n in s.servers.items() if n > 0},
+            pools={**{h: n for h, n in s.servers.items() if n > 0}, **{h: s.servers.get(h, 0) for h in built}},
             keys=keys, caps={name: float(keyed[name][key]) for name, key in keys.items()},
+            halls_max=b.halls_max if b is not None else 0,
+            hall_capex_year=crf * float(b.hall_capex or 0.0) if b is not None else 0.0,
+            site_capex_year=None if b is None or b.site_capex is None else crf * b.site_capex,
+            servers_max=built,
         ))
     return out
 
@@ -245,11 +268,55 @@ def columns(v: View) -> dict[str, Column]:
         cols[c.col] = Column(0.0, 1.0, not divisible[c.wid])
     for s in v.sites:
         for h, count in s.pools.items():
-            cols[f"n[{s.id}/{h}]"] = Column(0.0, float(count), False)
+            cols[f"n[{s.id}/{h}]"] = Column(0.0, float(count + s.servers_max.get(h, 0)), False)
     for s in v.sites:
         lo = 0.0 if s.can_idle else float(s.halls)
-        cols[f"z[{s.id}]"] = Column(lo, float(s.halls), s.can_idle)
+        cols[f"z[{s.id}]"] = Column(lo, float(s.halls + s.halls_max), s.can_idle)
+    for s in v.sites:
+        if s.halls_max:
+            cols[f"g[{s.id}]"] = Column(0.0, float(s.halls_max), True)
+    for s in v.sites:
+        for h, most in s.servers_max.items():
+            cols[f"m[{s.id}/{h}]"] = Column(0.0, float(most), False)
+    for s in v.sites:
+        if s.site_capex_year is not None:
+            cols[f"o[{s.id}]"] = Column(0.0, 1.0, True)
     return cols
+
+
+def capex_expr(v: View) -> Expr:
+    """Annual capital cost: ``CRF x (hall_capex g + site_capex o) + CRF_h x capex_h m``."""
+    e: Expr = {}
+    for s in v.sites:
+        if s.halls_max:
+            e[f"g[{s.id}]"] = s.hall_capex_year
+        for h in s.servers_max:
+            e[f"m[{s.id}/{h}]"] = server_capex_year(v.inst, h)
+        if s.site_capex_year is not None:
+            e[f"o[{s.id}]"] = s.site_capex_year
+    return e
+
+
+def build_rows(v: View) -> list[Row]:
+    """``z - g <= M`` (``= M`` when halls cannot idle), ``n - m <= N``, and ``g <= halls_max o``,
+    ``m <= servers_max o`` for a site with a fixed site capex."""
+    out: list[Row] = []
+    for s in v.sites:
+        if s.halls_max:
+            lo = -INF if s.can_idle else float(s.halls)
+            out.append(Row(f"build_halls[{s.id}]", {f"z[{s.id}]": 1.0, f"g[{s.id}]": -1.0}, lo, float(s.halls)))
+    for s in v.sites:
+        for h in s.servers_max:
+            out.append(Row(f"build_servers[{s.id}/{h}]", {f"n[{s.id}/{h}]": 1.0, f"m[{s.id}/{h}]": -1.0}, -INF,
+                           float(s.pools[h])))
+    gated = [s for s in v.sites if s.site_capex_year is not None]
+    for s in gated:
+        if s.halls_max:
+            out.append(Row(f"build_open[{s.id}]", {f"g[{s.id}]": 1.0, f"o[{s.id}]": -float(s.halls_max)}, -INF, 0.0))
+    for s in gated:
+        for h, most in s.servers_max.items():
+            out.append(Row(f"build_open[{s.id}/{h}]", {f"m[{s.id}/{h}]": 1.0, f"o[{s.id}]": -float(most)}, -INF, 0.0))
+    return out
 
 
 def rows(v: View) -> list[Row]:
@@ -271,6 +338,7 @@ def rows(v: View) -> list[Row]:
     powers = {s.id: power_expr(v, s, its[s.id]) for s in v.sites}
     for s in v.sites:
         out.append(Row(f"capacity[{s.id}]", _add(dict(its[s.id]), {f"z[{s.id}]": -s.hall_kw}), -INF, 0.0))
+    out.extend(build_rows(v))
     ctx = _Context(v, its, powers)
     for g in given(inst.targets.given()):
         form = _FORMS[g.spec.indicator]
@@ -342,11 +410,21 @@ def _carbon_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, 
 def _utilisation_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
     """``sum busy >= T sum installed``."""
     installed = sum(n for s in ctx.v.sites for n in s.pools.values())
-    return {c.col: c.busy for c in ctx.v.cands}, T * installed, INF
+    e: Expr = {c.col: c.busy for c in ctx.v.cands}
+    for s in ctx.v.sites:
+        for h in s.servers_max:
+            e[f"m[{s.id}/{h}]"] = -T
+    return e, T * installed, INF
+
+
+def _capex_row(ctx: _Context, T: float, _site: SiteView | None) -> tuple[Expr, float, float]:
+    """``capex_year <= T``."""
+    return capex_expr(ctx.v), -INF, T
 
 
 #: Each target's row, written again from FORMULATION.md by the indicator it bounds.
 _FORMS: dict[str, Form] = {
     "fleet_pue": _pue_row, "pue": _pue_row, "ece_gflops_per_w": _ece_row, "output_per_kwh": _output_row,
     "renewable_share": _renewable_row, "carbon_t": _carbon_row, "server_utilisation": _utilisation_row,
+    "capex_per_year": _capex_row,
 }

@@ -25,6 +25,7 @@ from computeplan.errors import UsageError
 from computeplan.model.indicators import OBJECTIVE_UNITS as UNITS
 from computeplan.model.targets import TARGETS, site_key
 from computeplan.plan.result import Result, atomic_write_text
+from computeplan.present.build import build_section
 from computeplan.present.fmt import fmt
 from computeplan.present.tables import indicator_rows, tier_table
 
@@ -475,6 +476,9 @@ def build_report(
         sections.append(("beyond-need", "Servers powered beyond need", _beyond_section(res)))
         sections.append(("capacity-value", "Capacity value: what one more kW is worth, per site",
                          _capacity_section(res, capacity)))
+        build = build_section(res, _table, _figure, _svg)
+        if build is not None:
+            sections.append(("build", "What to build", build))
     else:
         diag = res.diagnosis or {}
         moves = "".join(f"<li>{_e(m.get('message', ''))}</li>" for m in diag.get("moves", []))

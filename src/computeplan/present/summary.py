@@ -8,6 +8,7 @@ from rich.table import Table
 from computeplan.io.schema import Instance
 from computeplan.model.indicators import OBJECTIVE_UNITS
 from computeplan.plan.result import Result
+from computeplan.present.build import print_build
 from computeplan.present.fmt import fmt
 from computeplan.present.tables import indicator_rows, tier_table
 
@@ -52,6 +53,7 @@ def print_summary(res: Result, console: Console | None = None) -> None:
             t.add_row(str(r["tier"]), str(int(r["sites"])), fmt(r["it_kw"]), fmt(r["facility_kw"]), fmt(r["pue"]),
                       fmt(r["energy_kwh"]), fmt(r["utilisation_of_used_pools"]))
         con.print(t)
+    print_build(res, con)
     s = res.sites
     if not s.empty and "capacity_shadow_price" in s and s["capacity_shadow_price"].notna().any():
         top = s.assign(value=-s["capacity_shadow_price"]).sort_values("value", ascending=False).head(5)

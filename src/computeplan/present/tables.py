@@ -23,6 +23,8 @@ def indicator_rows(res: Result) -> list[dict[str, Any]]:
             names = [n for n in given if n.startswith(spec.name + ".")]
             labels = [f"worst {spec.label}, {n.split('.', 1)[1]}" for n in names]
             values = [given[n]["value"] for n in names]
+        elif spec.indicator not in res.indicators and spec.name not in given:
+            continue  # an indicator this plan does not report (capital, without build decisions)
         else:
             names, labels, values = [spec.name], [spec.indicator], [res.indicators.get(spec.indicator)]
         for name, lab, val in zip(names, labels, values, strict=True):

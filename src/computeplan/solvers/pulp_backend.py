@@ -55,7 +55,9 @@ def to_pulp(m: Model, *, relax: bool = False,
     cols = []
     for k, name in enumerate(m.col_names()):
         integer = bool(m.integer[k]) and not relax
-        cols.append(pulp.LpVariable(_safe(name, seen), lowBound=float(m.col_lo[k]), upBound=float(m.col_hi[k]),
+        hi = float(m.col_hi[k])
+        cols.append(pulp.LpVariable(_safe(name, seen), lowBound=float(m.col_lo[k]),
+                                    upBound=hi if np.isfinite(hi) else None,
                                     cat=pulp.LpInteger if integer else pulp.LpContinuous))
     nz = np.flatnonzero(m.c)
     s = float(objective_scale)
