@@ -1,5 +1,5 @@
-"""What the engine's agreement tests for time and build-out share (``agree_time.py``,
-``agree_build.py``): solving a held-out instance through the Python API and the CLI,
+"""What the engine's agreement tests for time and build-out share (``test_agree_time.py``,
+``test_agree_build.py``): solving a held-out instance through the Python API and the CLI,
 reading its figures by FORMATS.md's names, and comparing them with the oracle.
 
 The engine's per-period figures are read in one place, ``engine_tables``, and

@@ -365,7 +365,7 @@ def _as_engine(ref: dict) -> dict:
 
 
 def test_agreement_helpers_accept_the_oracle_and_reject_a_change() -> None:
-    """The comparisons of agree_time.py / agree_build.py pass on the oracle's own
+    """The comparisons of test_agree_time.py / test_agree_build.py pass on the oracle's own
     figures and fail on a per-period power off by 1e-3, a peak in the wrong period,
     a flexibility value off by 1e-3, or a missing new server."""
     path = agree_common.paths("instances-time")[0]

@@ -1,7 +1,6 @@
 """The engine against the oracle on the time instances (FORMULATION.md section 10).
 
-Not collected yet (the name does not start with ``test_``): it runs once the engine
-supports ``time:``; rename it ``test_agree_time.py`` then. For every instance of
+For every instance of
 ``instances-time/`` (``manifest_heldout.py``): the Python API and the CLI give the
 oracle's status, objective (1e-5 relative) and annual indicators, the value of
 flexibility, each site's peak and, where the optimum fixes them, the per-period

@@ -1,7 +1,6 @@
 """The engine against the oracle on the build-out instances (FORMULATION.md section 11).
 
-Not collected yet (the name does not start with ``test_``): it runs once the engine
-supports ``build:``; rename it ``test_agree_build.py`` then. For every instance of
+For every instance of
 ``instances-build/`` (``manifest_heldout.py``): the Python API and the CLI give the
 oracle's status, objective (1e-5 relative), annual indicators (with
 ``capex_per_year`` and ``embodied_carbon_t``) and what is built (new halls per site,

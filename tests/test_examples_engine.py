@@ -1,7 +1,5 @@
-"""Engine tests of the time and build-out examples, for when the engine reads the fields
-of FORMATS.md "Time" and "Build-out". Not collected under this name (it does not match
-``test_*.py``): rename it to ``tests/test_examples_engine.py`` once the time and build-out
-engine is merged.
+"""Engine tests of the time and build-out examples (the fields of FORMATS.md "Time" and
+"Build-out").
 
 Each test checks the engine against something worked out independently: a constant time
 block must reproduce the one-period optimum; caps and budgets must hold in the returned
