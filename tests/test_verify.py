@@ -266,6 +266,72 @@ def test_a_missed_target_is_a_violation(teaching: Any) -> None:
     assert _names(verify(tight, d), "targets[fleet_pue_max]: a plan must meet every target")
 
 
+
+# --- a site PUE cap on a site with its hall on and no work ---------------------------
+
+
+def _hall_on_no_work(raw: dict[str, Any], facility: dict[str, float],
+                     servers: dict[str, int] | None = None) -> dict[str, Any]:
+    """Two sites; every workload may run at s1 only, so s2 (one hall that stays on, 300 kW,
+    50 srv servers at 1 kW idle) gets no work, under a PUE cap of 100 of its own."""
+    for w in raw["workloads"]:
+        w["sites"] = ["s1"]
+    raw["facilities"]["poor"] = facility
+    if servers is not None:
+        raw["sites"][1]["servers"] = servers
+    raw["targets"] = {"site_pue_max": {"s2": 100.0}}
+    return raw
+
+
+def test_a_site_pue_cap_on_a_hall_with_no_work_powers_idle_servers(base: dict[str, Any]) -> None:
+    """Facility 1.5 / 2.2: k = (4 * 0.5 - 1.2) / 3 = 0.8 / 3, f = (0.5 - k) * 300 = 70 kW.
+    With no work, P / IT <= 100 needs 70 + k IT <= 99 IT: IT = 70 / (99 - 0.8 / 3) kW of
+    idle servers (1 kW each) powered beyond need, and the site's PUE is exactly 100."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 2.2})
+    res = computeplan.solve(raw)
+    assert res.status == "optimal"
+    s2 = res.sites.set_index("id").loc["s2"]
+    it = 70.0 / (99.0 - 0.8 / 3)
+    assert s2["it_kw"] == pytest.approx(it, rel=1e-6)
+    assert s2["servers_beyond_need"] == pytest.approx(it, rel=1e-6)
+    assert s2["pue"] == pytest.approx(100.0, rel=1e-6)
+    d = res.to_dict()
+    assert verify(raw, d) == []
+    # the same plan with those servers switched off: a hall on, no IT, PUE infinite
+    pool = next(p for p in d["pools"] if p["site"] == "s2")
+    pool["servers_on"] = 0.0
+    assert _names(verify(raw, d), "targets[site_pue_max.s2]: a plan must meet every target, value inf")
+
+
+def test_a_site_pue_cap_on_a_hall_with_nothing_to_power_is_infeasible(base: dict[str, Any]) -> None:
+    """No servers at s2: its hall's 70 kW of fixed overhead over no IT meets no finite cap."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 2.2}, servers={})
+    res = computeplan.solve(raw)
+    assert res.status == "infeasible"
+    (mv,) = res.diagnosis["moves"]
+    assert mv["target"] == "site_pue_max[s2]" and mv["to"] is None and "no IT load" in mv["message"]
+    assert verify(raw, res.to_dict()) == []
+
+
+def test_a_site_drawing_no_power_passes_its_pue_cap(base: dict[str, Any]) -> None:
+    """Facility 1.5 / 1.5: k = 0.5 and f = 0, so a hall on with no work draws nothing
+    (P = IT = 0, PUE undefined); the row f z + k IT <= (T - 1) IT holds, and the site
+    passes like an idle one, whatever its cap: the engine reports the target met with no
+    value and verify agrees."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 1.5})
+    res = computeplan.solve(raw)
+    assert res.status == "optimal"
+    s2 = res.sites.set_index("id").loc["s2"]
+    assert s2["it_kw"] == 0.0 and s2["facility_kw"] == 0.0 and s2["active_halls"] == 1
+    (t,) = res.to_dict()["targets"]
+    assert t["value"] is None and t["met"] is True
+    d = res.to_dict()
+    assert verify(raw, d) == []
+    tight = copy.deepcopy(raw)
+    tight["targets"] = {"site_pue_max": {"s2": 1.4}}
+    assert verify(tight, d) == ["targets[site_pue_max.s2].target: reported 100.0, recomputed 1.4"]
+
+
 @pytest.mark.parametrize("key", ["value", "bound", "gap", "name"])
 def test_an_objective_lie_is_named(shanghai: Any, key: str) -> None:
     inst, d = copy.deepcopy(shanghai)
