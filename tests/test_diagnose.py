@@ -1,6 +1,7 @@
 """The infeasibility diagnosis: its amounts, checked by hand, and its promise, checked by
 applying it: every move it proposes, applied together to the instance, makes the
-instance feasible (property test over small random infeasible instances)."""
+instance feasible (property tests over small random infeasible instances: continuous
+ones, and ones where only whole decisions fail, diagnosed by the elastic MILP)."""
 
 from __future__ import annotations
 
