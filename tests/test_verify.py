@@ -217,6 +217,45 @@ def test_an_optional_share_changes_the_objective(teaching: Any) -> None:
     assert _names(bad, "objective.value") and _names(bad, "indicators.unserved_tflops")
 
 
+@pytest.mark.parametrize(("section", "label"), [
+    ("assignments", "assignments[w1@s1/t-srv]"), ("pools", "pools[s1/t-srv]"),
+    ("sites", "sites[s1]"), ("targets", "targets[fleet_pue_max]"),
+])
+def test_a_record_listed_twice_is_named(teaching: Any, section: str, label: str) -> None:
+    inst, d = _case("pue", teaching)
+    d[section].append(copy.deepcopy(d[section][0]))
+    assert _names(verify(inst, d), f"{label}: listed twice")
+
+
+def test_a_listed_zero_share_is_no_assignment(base: dict[str, Any]) -> None:
+    """w1 is indivisible and runs whole at s1/srv (200 of its 400 servers; s2 has 50). A
+    row placing none of it at s2/srv, where it may run, splits nothing and is sound; a
+    share below zero is not."""
+    base["workloads"][0]["divisible"] = False
+    res = computeplan.solve(base)
+    d = res.to_dict()
+    (row,) = [a for a in d["assignments"] if a["workload"] == "w1"]
+    assert (row["site"], row["hardware"], row["share"]) == ("s1", "srv", 1.0)
+    d["assignments"].append({"workload": "w1", "site": "s2", "hardware": "srv", "share": 0.0, "tflops": 0.0})
+    assert verify(base, d) == []
+    d["assignments"][-1]["share"] = -0.01
+    d["assignments"][-1]["tflops"] = -200.0
+    assert _names(verify(base, d), "assignments[w1@s2/srv].share: -0.01 outside [0, 1]")
+
+
+def test_a_plan_solved_for_another_objective_is_judged_by_it(teaching: Any) -> None:
+    """The teaching PUE instance minimises energy; solved for cost, its result names cost
+    and verify recomputes the cost, not the energy."""
+    inst, _ = teaching["pue"]
+    res = computeplan.solve(inst, objective="cost")
+    d = res.to_dict()
+    assert d["objective"]["name"] == "cost"
+    assert d["objective"]["value"] == pytest.approx(d["indicators"]["cost"], rel=1e-9)
+    assert verify(inst, d) == []
+    d["objective"]["value"] = d["indicators"]["energy_kwh"]
+    assert _names(verify(inst, d), "objective.value")
+
+
 def _target_names(d: dict[str, Any]) -> list[str]:
     return [t["name"] for t in d["targets"]]
 
