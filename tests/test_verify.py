@@ -181,6 +181,15 @@ def test_a_changed_pool_figure_is_named(teaching: Any, key: str) -> None:
     assert _names(bad, want)
 
 
+@pytest.mark.parametrize("servers_on", [-1.0, "installed + 1"])
+def test_servers_on_outside_the_pool_are_named(teaching: Any, servers_on: Any) -> None:
+    inst, d = _case("pue", teaching)
+    pool = d["pools"][0]
+    pool["servers_on"] = pool["installed"] + 1 if servers_on == "installed + 1" else servers_on
+    assert _names(verify(inst, d), f"pools[s1/t-srv].servers_on: {pool['servers_on']:.9g} servers on, "
+                                   f"outside 0..{pool['installed']:.0f} installed")
+
+
 @pytest.mark.parametrize("key", ["busy_servers", "servers_on", "installed"])
 def test_a_deleted_pool_key_is_named(teaching: Any, key: str) -> None:
     inst, d = _case("pue", teaching)
