@@ -134,16 +134,25 @@ def test_a_deleted_indicator_is_named(shanghai: Any, key: str) -> None:
     assert _names(verify(inst, d), f"indicators.{key}: missing")
 
 
+def _plan(request: pytest.FixtureRequest, which: str) -> tuple[Instance, dict[str, Any]]:
+    """A solved plan: the Shanghai example, or a teaching case (quick to solve)."""
+    if which == "shanghai":
+        return copy.deepcopy(request.getfixturevalue("shanghai"))
+    return _case(which, request.getfixturevalue("teaching"))
+
+
 @pytest.mark.parametrize("key", INDICATOR_KEYS)
-def test_a_changed_indicator_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "optional"])
+def test_a_changed_indicator_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     _bump(d["indicators"], key)
     assert _names(verify(inst, d), f"indicators.{key}")
 
 
 @pytest.mark.parametrize("key", [k for k in SITE_FIGURES if k not in ("active_halls",)])
-def test_a_changed_site_figure_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "optional"])
+def test_a_changed_site_figure_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     site = _busy_site(d)
     _bump(site, key)
     assert _names(verify(inst, d), f"sites[{site['id']}].{key}")
@@ -216,6 +225,26 @@ def test_a_changed_assignment_is_named(teaching: Any, change: str) -> None:
     else:
         a["tflops"] += 1.0
         assert _names(verify(inst, d), "assignments[w1@s1/t-srv].tflops")
+
+
+def test_a_plan_with_no_assignments_serves_nothing(teaching: Any) -> None:
+    inst, d = _case("pue", teaching)
+    d["assignments"] = []
+    bad = verify(inst, d)
+    assert _names(bad, "workload w1: must be served in full, served share 0")
+    assert _names(bad, "indicators.unserved_tflops")
+
+
+def test_a_plan_that_serves_nothing_has_no_fleet_pue(base: dict[str, Any]) -> None:
+    """Every workload optional at a penalty far below any cost: nothing runs, the fleet
+    draws only s1's and s2's hall overhead over no IT, and the fleet PUE is undefined."""
+    for w in base["workloads"]:
+        w["must_serve"] = False
+    base["unserved_penalty"] = 1e-9
+    d = computeplan.solve(base).to_dict()
+    assert d["indicators"]["it_kw"] == 0.0 and d["indicators"]["fleet_pue"] is None
+    assert d["indicators"]["facility_kw"] > 0
+    assert verify(base, d) == []
 
 
 def test_an_optional_share_changes_the_objective(teaching: Any) -> None:
