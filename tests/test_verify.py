@@ -410,8 +410,9 @@ def test_a_site_drawing_no_power_passes_its_pue_cap(base: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("key", ["value", "bound", "gap", "name"])
-def test_an_objective_lie_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "pue"])
+def test_an_objective_lie_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     o = d["objective"]
     if key == "bound":
         o["bound"] = o["value"] * 1.01  # above the objective of a minimisation
