@@ -1,6 +1,7 @@
 """The infeasibility diagnosis: its amounts, checked by hand, and its promise, checked by
 applying it: every move it proposes, applied together to the instance, makes the
-instance feasible (property test over small random infeasible instances)."""
+instance feasible (property tests over small random infeasible instances: continuous
+ones, and ones where only whole decisions fail, diagnosed by the elastic MILP)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import computeplan
+from computeplan.model.build import build_model
+from computeplan.model.data import build_data
 from computeplan.plan.result import Result
+from computeplan.solvers import Termination
+from computeplan.solvers.highs import solve_highs
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "instances" / "teaching"
@@ -232,6 +237,43 @@ def test_property_applying_the_diagnosis_makes_the_instance_feasible(
     fixed = apply_moves(raw, moves)
     again = computeplan.solve(fixed)
     assert again.status == "optimal", (res.diagnosis, fixed.get("targets"))
+
+
+def relaxation_feasible(raw: dict[str, Any]) -> bool:
+    """Whether the LP relaxation (whole halls and whole workloads relaxed) has a solution."""
+    out = solve_highs(build_model(build_data(computeplan.load_instance(raw)), relax=True))
+    return out.status == Termination.OPTIMAL
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(srv1=st.integers(40, 120), srv2=st.integers(40, 120), over=st.floats(0.05, 0.9),
+       halls=st.sampled_from([1, 2, 3]), can_idle=st.booleans(),
+       target=st.sampled_from(("none", "fleet_pue_max", "site_pue_max", "server_utilisation_min")),
+       level=st.floats(0.0, 0.6))
+def test_property_applying_the_milp_diagnosis_makes_the_instance_feasible(
+        srv1: int, srv2: int, over: float, halls: int, can_idle: bool, target: str, level: float) -> None:
+    """Whole decisions at fault: the indivisible w1 needs more servers than either pool
+    holds, though both together hold w1 and w2 (and halls may idle, in whole halls). The LP
+    relaxation splits w1 and is feasible, the instance is not; the diagnosis then solves
+    the elastic MILP, and its moves, applied together, make the instance feasible."""
+    small, large = sorted((srv1, srv2))
+    w2_servers = 0.1 * small
+    w1_servers = large + over * (small - w2_servers)  # more than one pool, less than both
+    raw = fleet(3.5 * srv1, 3.5 * srv2, srv1, srv2, 100.0 * (w1_servers + w2_servers), halls, can_idle, False)
+    raw["workloads"][0]["demand_tflops"] = 100.0 * w1_servers
+    raw["workloads"][1]["demand_tflops"] = 100.0 * w2_servers
+    if target != "none":
+        raw["targets"] = {target: target_value(target, level, 100.0 * (w1_servers + w2_servers))}
+    assume(relaxation_feasible(raw))
+    res = computeplan.solve(raw)
+    assert res.status == "infeasible"
+    assert res.diagnosis["method"].startswith("elastic MILP"), res.diagnosis
+    moves = res.diagnosis["moves"]
+    assert moves, res.diagnosis
+    fixed = apply_moves(raw, moves)
+    again = computeplan.solve(fixed)
+    assert again.status == "optimal", (res.diagnosis, fixed["workloads"], fixed.get("targets"))
 
 
 def test_diagnosis_of_an_indivisible_instance_is_enough() -> None:

@@ -101,3 +101,33 @@ def test_milp_warm_started_from_the_heuristic_is_no_worse():
     assert "fleet heuristic" in warm.extra["method_reason"]
     assert warm.status.has_plan and computeplan.verify(inst, warm) == []
     assert warm.objective_value <= heur.objective_value * (1 + 1e-9)
+
+
+def test_must_serve_work_takes_the_place_of_optional_work():
+    """Pool s1/g holds 100 servers, s2/g 30. The optional indivisible job (60 servers' worth,
+    s1 only) is placed first, as it has one place to go; then the must-serve job (50 servers'
+    worth, divisible) fits neither in the 40 left at s1 nor in the 30 at s2 whole. The repair
+    leaves the optional job unserved to make room: a plan, not "no plan"."""
+    site = {"tier": "midsize", "zone": "a", "facility": "f", "it_capacity_kw": 1000.0,
+            "price_per_kwh": 0.5, "carbon_kg_per_kwh": 0.5}
+    raw = {
+        "computeplan": 1, "name": "repair", "horizon_hours": 1000, "unserved_penalty": 1.0,
+        "hardware": {"g": {"perf_tflops": {"fp16": 100.0}, "idle_kw": 0.5, "peak_kw": 2.5}},
+        "facilities": {"f": {"pue_full": 1.2, "pue_quarter": 1.5}},
+        "zones": {"a": {"lat": 31.0, "lon": 121.0}},
+        "sites": [{**site, "id": "s1", "servers": {"g": 100}}, {**site, "id": "s2", "servers": {"g": 30}}],
+        "workloads": [
+            {"id": "opt", "class": "general", "demand_tflops": 6000.0, "precision": "fp16", "hardware": ["g"],
+             "origin": "a", "sites": ["s1"], "must_serve": False, "divisible": False},
+            {"id": "must", "class": "general", "demand_tflops": 5000.0, "precision": "fp16", "hardware": ["g"],
+             "origin": "a"},
+        ],
+    }
+    inst = computeplan.load_instance(raw)
+    heur = computeplan.solve(inst, method="heuristic", max_passes=PASSES)
+    assert heur.status.has_plan, heur.notes
+    assert computeplan.verify(inst, heur) == []
+    served = heur.assignments.groupby("workload")["share"].sum()
+    assert served["must"] == pytest.approx(1.0)
+    exact = computeplan.solve(inst, method="milp")
+    assert heur.objective_value >= exact.objective_value * (1 - 1e-9)

@@ -188,10 +188,7 @@ def test_the_comparison_can_fail() -> None:
 
 HEURISTIC_RATIO = 1.02  # the fleet heuristic's plan within 2 % of the oracle's optimum
 # Known misses, each with its reason (strict: one that starts passing must leave the list).
-HEURISTIC_MISSES = {
-    "09-unserved-carbon-capacity": "capacity is scarce and part of the work optional (carbon objective): the "
-                                   "heuristic finds no plan that serves every must-serve workload",
-}
+HEURISTIC_MISSES: dict[str, str] = {}
 HEURISTIC_PATHS = [
     pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=HEURISTIC_MISSES[p.stem]))
     if p.stem in HEURISTIC_MISSES else pytest.param(p, id=p.stem)

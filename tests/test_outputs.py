@@ -3,13 +3,17 @@ concurrent writers never mixed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -96,17 +100,49 @@ def test_out_where_nothing_can_be_made_even_as_root(tmp_path, base, no_work):
     assert "cannot write in /proc" in r.output
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root writes into a 0o500 folder")
-def test_out_below_a_read_only_folder(tmp_path, base, no_work):
-    f = write(tmp_path, base)
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
+NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
+
+
+@contextlib.contextmanager
+def unprivileged(owned: Path) -> Iterator[None]:
+    """Inside the block, file permissions apply: as root (who writes anywhere) the effective
+    user and group ids become nobody's, restored after, and ``owned`` becomes nobody's;
+    otherwise nothing changes."""
+    if not IS_ROOT:
+        yield
+        return
+    os.chown(owned, NOBODY, NOBODY)
+    os.setegid(NOBODY)
+    os.seteuid(NOBODY)
     try:
-        r = runner.invoke(app, ["solve", str(f), "--out", str(ro / "out")])
+        yield
     finally:
-        ro.chmod(0o700)
-    assert r.exit_code == 2 and "cannot write in" in r.output
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_out_below_a_read_only_folder(base, no_work):
+    """A folder its owner may only read (0o500): no output folder can be made in it. The
+    check runs as root too, as nobody (who then owns the folder), in a folder under the
+    system's temporary folder that nobody can reach."""
+    top = Path(tempfile.mkdtemp())
+    ro = top / "ro"
+    try:
+        top.chmod(0o755)
+        f = write(top, base)
+        ro.mkdir()
+        ro.chmod(0o500)
+        if IS_ROOT:  # load every module the command needs while the interpreter's files are readable
+            runner.invoke(app, ["solve", str(f), "--out", str(ro / "out")])
+        with unprivileged(ro):
+            r = runner.invoke(app, ["solve", str(f), "--out", str(ro / "out")])
+        assert r.exit_code == 2, r.output
+        assert f"cannot write in {ro}: Permission denied" in r.output
+        assert not (ro / "out").exists()
+    finally:
+        if ro.exists():
+            ro.chmod(0o700)
+        shutil.rmtree(top)
 
 
 def test_report_files_checked_before_the_solve(tmp_path, base, no_work):

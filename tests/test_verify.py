@@ -134,16 +134,25 @@ def test_a_deleted_indicator_is_named(shanghai: Any, key: str) -> None:
     assert _names(verify(inst, d), f"indicators.{key}: missing")
 
 
+def _plan(request: pytest.FixtureRequest, which: str) -> tuple[Instance, dict[str, Any]]:
+    """A solved plan: the Shanghai example, or a teaching case (quick to solve)."""
+    if which == "shanghai":
+        return copy.deepcopy(request.getfixturevalue("shanghai"))
+    return _case(which, request.getfixturevalue("teaching"))
+
+
 @pytest.mark.parametrize("key", INDICATOR_KEYS)
-def test_a_changed_indicator_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "optional"])
+def test_a_changed_indicator_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     _bump(d["indicators"], key)
     assert _names(verify(inst, d), f"indicators.{key}")
 
 
 @pytest.mark.parametrize("key", [k for k in SITE_FIGURES if k not in ("active_halls",)])
-def test_a_changed_site_figure_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "optional"])
+def test_a_changed_site_figure_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     site = _busy_site(d)
     _bump(site, key)
     assert _names(verify(inst, d), f"sites[{site['id']}].{key}")
@@ -181,6 +190,15 @@ def test_a_changed_pool_figure_is_named(teaching: Any, key: str) -> None:
     assert _names(bad, want)
 
 
+@pytest.mark.parametrize("servers_on", [-1.0, "installed + 1"])
+def test_servers_on_outside_the_pool_are_named(teaching: Any, servers_on: Any) -> None:
+    inst, d = _case("pue", teaching)
+    pool = d["pools"][0]
+    pool["servers_on"] = pool["installed"] + 1 if servers_on == "installed + 1" else servers_on
+    assert _names(verify(inst, d), f"pools[s1/t-srv].servers_on: {pool['servers_on']:.9g} servers on, "
+                                   f"outside 0..{pool['installed']:.0f} installed")
+
+
 @pytest.mark.parametrize("key", ["busy_servers", "servers_on", "installed"])
 def test_a_deleted_pool_key_is_named(teaching: Any, key: str) -> None:
     inst, d = _case("pue", teaching)
@@ -209,12 +227,71 @@ def test_a_changed_assignment_is_named(teaching: Any, change: str) -> None:
         assert _names(verify(inst, d), "assignments[w1@s1/t-srv].tflops")
 
 
+def test_a_plan_with_no_assignments_serves_nothing(teaching: Any) -> None:
+    inst, d = _case("pue", teaching)
+    d["assignments"] = []
+    bad = verify(inst, d)
+    assert _names(bad, "workload w1: must be served in full, served share 0")
+    assert _names(bad, "indicators.unserved_tflops")
+
+
+def test_a_plan_that_serves_nothing_has_no_fleet_pue(base: dict[str, Any]) -> None:
+    """Every workload optional at a penalty far below any cost: nothing runs, the fleet
+    draws only s1's and s2's hall overhead over no IT, and the fleet PUE is undefined."""
+    for w in base["workloads"]:
+        w["must_serve"] = False
+    base["unserved_penalty"] = 1e-9
+    d = computeplan.solve(base).to_dict()
+    assert d["indicators"]["it_kw"] == 0.0 and d["indicators"]["fleet_pue"] is None
+    assert d["indicators"]["facility_kw"] > 0
+    assert verify(base, d) == []
+
+
 def test_an_optional_share_changes_the_objective(teaching: Any) -> None:
     inst, d = _case("optional", teaching)
     a = d["assignments"][0]
     a["share"], a["tflops"] = 0.5, 0.5 * a["tflops"]
     bad = verify(inst, d)
     assert _names(bad, "objective.value") and _names(bad, "indicators.unserved_tflops")
+
+
+@pytest.mark.parametrize(("section", "label"), [
+    ("assignments", "assignments[w1@s1/t-srv]"), ("pools", "pools[s1/t-srv]"),
+    ("sites", "sites[s1]"), ("targets", "targets[fleet_pue_max]"),
+])
+def test_a_record_listed_twice_is_named(teaching: Any, section: str, label: str) -> None:
+    inst, d = _case("pue", teaching)
+    d[section].append(copy.deepcopy(d[section][0]))
+    assert _names(verify(inst, d), f"{label}: listed twice")
+
+
+def test_a_listed_zero_share_is_no_assignment(base: dict[str, Any]) -> None:
+    """w1 is indivisible and runs whole at s1/srv (200 of its 400 servers; s2 has 50). A
+    row placing none of it at s2/srv, where it may run, splits nothing and is sound; a
+    share below zero is not."""
+    base["workloads"][0]["divisible"] = False
+    res = computeplan.solve(base)
+    d = res.to_dict()
+    (row,) = [a for a in d["assignments"] if a["workload"] == "w1"]
+    assert (row["site"], row["hardware"], row["share"]) == ("s1", "srv", 1.0)
+    d["assignments"].append({"workload": "w1", "site": "s2", "hardware": "srv", "share": 0.0, "tflops": 0.0})
+    assert verify(base, d) == []
+    d["assignments"][-1]["share"] = -0.01
+    d["assignments"][-1]["tflops"] = -200.0
+    assert _names(verify(base, d), "assignments[w1@s2/srv].share: -0.01 outside [0, 1]")
+
+
+def test_a_plan_solved_for_another_objective_is_judged_by_it(teaching: Any) -> None:
+    """The teaching PUE instance minimises energy; solved for cost, its result names cost
+    and verify recomputes the cost, not the energy."""
+    inst, _ = teaching["pue"]
+    res = computeplan.solve(inst, objective="cost")
+    d = res.to_dict()
+    assert d["objective"]["name"] == "cost"
+    assert d["objective"]["value"] == pytest.approx(d["indicators"]["cost"], rel=1e-9)
+    assert verify(inst, d) == []
+    d["objective"]["value"] = d["indicators"]["energy_kwh"]
+    assert _names(verify(inst, d), "objective.value")
 
 
 def _target_names(d: dict[str, Any]) -> list[str]:
@@ -266,9 +343,76 @@ def test_a_missed_target_is_a_violation(teaching: Any) -> None:
     assert _names(verify(tight, d), "targets[fleet_pue_max]: a plan must meet every target")
 
 
+
+# --- a site PUE cap on a site with its hall on and no work ---------------------------
+
+
+def _hall_on_no_work(raw: dict[str, Any], facility: dict[str, float],
+                     servers: dict[str, int] | None = None) -> dict[str, Any]:
+    """Two sites; every workload may run at s1 only, so s2 (one hall that stays on, 300 kW,
+    50 srv servers at 1 kW idle) gets no work, under a PUE cap of 100 of its own."""
+    for w in raw["workloads"]:
+        w["sites"] = ["s1"]
+    raw["facilities"]["poor"] = facility
+    if servers is not None:
+        raw["sites"][1]["servers"] = servers
+    raw["targets"] = {"site_pue_max": {"s2": 100.0}}
+    return raw
+
+
+def test_a_site_pue_cap_on_a_hall_with_no_work_powers_idle_servers(base: dict[str, Any]) -> None:
+    """Facility 1.5 / 2.2: k = (4 * 0.5 - 1.2) / 3 = 0.8 / 3, f = (0.5 - k) * 300 = 70 kW.
+    With no work, P / IT <= 100 needs 70 + k IT <= 99 IT: IT = 70 / (99 - 0.8 / 3) kW of
+    idle servers (1 kW each) powered beyond need, and the site's PUE is exactly 100."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 2.2})
+    res = computeplan.solve(raw)
+    assert res.status == "optimal"
+    s2 = res.sites.set_index("id").loc["s2"]
+    it = 70.0 / (99.0 - 0.8 / 3)
+    assert s2["it_kw"] == pytest.approx(it, rel=1e-6)
+    assert s2["servers_beyond_need"] == pytest.approx(it, rel=1e-6)
+    assert s2["pue"] == pytest.approx(100.0, rel=1e-6)
+    d = res.to_dict()
+    assert verify(raw, d) == []
+    # the same plan with those servers switched off: a hall on, no IT, PUE infinite
+    pool = next(p for p in d["pools"] if p["site"] == "s2")
+    pool["servers_on"] = 0.0
+    assert _names(verify(raw, d), "targets[site_pue_max.s2]: a plan must meet every target, value inf")
+
+
+def test_a_site_pue_cap_on_a_hall_with_nothing_to_power_is_infeasible(base: dict[str, Any]) -> None:
+    """No servers at s2: its hall's 70 kW of fixed overhead over no IT meets no finite cap."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 2.2}, servers={})
+    res = computeplan.solve(raw)
+    assert res.status == "infeasible"
+    (mv,) = res.diagnosis["moves"]
+    assert mv["target"] == "site_pue_max[s2]" and mv["to"] is None and "no IT load" in mv["message"]
+    assert verify(raw, res.to_dict()) == []
+
+
+def test_a_site_drawing_no_power_passes_its_pue_cap(base: dict[str, Any]) -> None:
+    """Facility 1.5 / 1.5: k = 0.5 and f = 0, so a hall on with no work draws nothing
+    (P = IT = 0, PUE undefined); the row f z + k IT <= (T - 1) IT holds, and the site
+    passes like an idle one, whatever its cap: the engine reports the target met with no
+    value and verify agrees."""
+    raw = _hall_on_no_work(base, {"pue_full": 1.5, "pue_quarter": 1.5})
+    res = computeplan.solve(raw)
+    assert res.status == "optimal"
+    s2 = res.sites.set_index("id").loc["s2"]
+    assert s2["it_kw"] == 0.0 and s2["facility_kw"] == 0.0 and s2["active_halls"] == 1
+    (t,) = res.to_dict()["targets"]
+    assert t["value"] is None and t["met"] is True
+    d = res.to_dict()
+    assert verify(raw, d) == []
+    tight = copy.deepcopy(raw)
+    tight["targets"] = {"site_pue_max": {"s2": 1.4}}
+    assert verify(tight, d) == ["targets[site_pue_max.s2].target: reported 100.0, recomputed 1.4"]
+
+
 @pytest.mark.parametrize("key", ["value", "bound", "gap", "name"])
-def test_an_objective_lie_is_named(shanghai: Any, key: str) -> None:
-    inst, d = copy.deepcopy(shanghai)
+@pytest.mark.parametrize("which", ["shanghai", "pue"])
+def test_an_objective_lie_is_named(request: pytest.FixtureRequest, which: str, key: str) -> None:
+    inst, d = _plan(request, which)
     o = d["objective"]
     if key == "bound":
         o["bound"] = o["value"] * 1.01  # above the objective of a minimisation

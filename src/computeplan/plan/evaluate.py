@@ -205,4 +205,6 @@ def site_pue(fig: Figures) -> F64:
 
 def target_records(d: ModelData, fig: Figures, shadow: dict[str, float] | None) -> list[dict[str, Any]]:
     """Each target: value, target, met, shadow price (objective units per unit of target)."""
-    return _target_records(d, fig.indicators, {"pue": site_pue(fig)}, np.asarray(fig.z) > 0, shadow)
+    # a site drawing no power (halls on, no IT load, no fixed overhead) passes like an idle one
+    active = (np.asarray(fig.z) > 0) & (np.asarray(fig.facility) > 0)
+    return _target_records(d, fig.indicators, {"pue": site_pue(fig)}, active, shadow)

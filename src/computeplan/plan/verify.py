@@ -490,9 +490,9 @@ def _check_targets(inst: Instance, d: dict[str, Any], rd: _Reader, ind: dict[str
             val = ind[g.spec.indicator]
             want[g.label] = (g.value, val, g.spec.holds(val, g.value))
             continue
-        # a keyed target: the worst of the sites it governs that have a hall on
+        # a keyed target: the worst of the sites it governs that have a hall on and draw power
         vals = [sf[f"{g.spec.site_figure}_raw"] for sid, sf in fig.items()
-                if sites[sid].keys.get(g.spec.name) == g.key and sf["active_halls"] > 0]
+                if sites[sid].keys.get(g.spec.name) == g.key and sf["active_halls"] > 0 and sf["facility_kw"] > 0]
         worst = (max(vals) if g.spec.sense == "max" else min(vals)) if vals else None
         ok = all(math.isfinite(x) and g.spec.holds(x, g.value) for x in vals)
         want[g.label] = (g.value, worst, ok)

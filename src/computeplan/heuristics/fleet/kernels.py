@@ -75,8 +75,9 @@ def construct(item_ptr, order, cand_pool, cand_site, var, busy, it, unserved, po
 @njit(cache=True)
 def place_unplaced(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool_cap, site_cap,
                    hall_kw, hall_cost, site_idle, sel, pool_load, site_it):
-    """Repair: a must-serve item with no candidate yet ejects the fewest busy servers'
-    worth of optional or movable items from its cheapest pool, then retries. Returns the
+    """Repair: a must-serve item with no candidate yet makes room in one of its pools by
+    moving the items there to their other candidates with room, and when that is not
+    enough, by leaving optional items there unserved; then it takes the room. Returns the
     number still unplaced."""
     n_items = item_ptr.size - 1
     left = 0
@@ -90,29 +91,38 @@ def place_unplaced(item_ptr, cand_pool, cand_site, var, busy, it, unserved, pool
             # try to move other items out of pool p to make room
             need_p = pool_load[p] + busy[c] - pool_cap[p]
             need_j = site_it[j] + it[c] - site_cap[j]
-            for k in range(n_items):
-                if need_p <= TOL and need_j <= TOL:
-                    break
-                ck = sel[k]
-                if ck < 0 or k == i or (cand_pool[ck] != p and cand_site[ck] != j):
-                    continue
-                for c2 in range(item_ptr[k], item_ptr[k + 1]):
-                    if c2 == ck or cand_pool[c2] == p or cand_site[c2] == j:
+            for eject in range(2):  # first moves elsewhere, then optional work left unserved
+                for k in range(n_items):
+                    if need_p <= TOL and need_j <= TOL:
+                        break
+                    ck = sel[k]
+                    if ck < 0 or k == i or (cand_pool[ck] != p and cand_site[ck] != j):
                         continue
-                    p2 = cand_pool[c2]
-                    j2 = cand_site[c2]
-                    if not _fits_after(p2, j2, busy[c2], it[c2], pool_load, site_it, pool_cap, site_cap):
+                    if eject == 1 and not np.isfinite(unserved[k]):
+                        continue
+                    to = -2
+                    if eject == 1:
+                        to = -1
+                    else:
+                        for c2 in range(item_ptr[k], item_ptr[k + 1]):
+                            if c2 == ck or cand_pool[c2] == p or cand_site[c2] == j:
+                                continue
+                            if _fits_after(cand_pool[c2], cand_site[c2], busy[c2], it[c2], pool_load, site_it,
+                                           pool_cap, site_cap):
+                                to = c2
+                                break
+                    if to == -2:
                         continue
                     pool_load[cand_pool[ck]] -= busy[ck]
                     site_it[cand_site[ck]] -= it[ck]
-                    pool_load[p2] += busy[c2]
-                    site_it[j2] += it[c2]
+                    if to >= 0:
+                        pool_load[cand_pool[to]] += busy[to]
+                        site_it[cand_site[to]] += it[to]
                     if cand_pool[ck] == p:
                         need_p -= busy[ck]
                     if cand_site[ck] == j:
                         need_j -= it[ck]
-                    sel[k] = c2
-                    break
+                    sel[k] = to
             if need_p <= TOL and need_j <= TOL:
                 sel[i] = c
                 pool_load[p] += busy[c]

@@ -63,14 +63,19 @@ def fleet_arrays(d: ModelData, max_chunks: int = 64) -> FleetArrays:
     it_full = d.cand_busy * (d.pool_idle[d.cand_pool] / d.site_umax[cs] + d.pool_dyn[d.cand_pool])
     var_full = d.site_obj[cs] * (1.0 + d.site_k[cs]) * it_full
     site_cap = d.site_hall_kw * d.site_halls
-    # Share of a workload one empty pool can take, per candidate; chunk to half of the best.
+    # Share of a workload one empty pool can take, per candidate. A workload that does not
+    # fit twice into its best pool is chunked, each chunk at most half of its smallest
+    # candidate: a chunk then also fills what is left of a pool, or a small pool, when the
+    # best one is shared (work left over that fits nowhere whole finds no place at all).
     fit = np.minimum(pool_cap[d.cand_pool] / np.maximum(d.cand_busy, 1e-300), site_cap[cs] / np.maximum(it_full, 1e-300))
     best_fit = np.zeros(d.n_workloads)
+    least_fit = np.full(d.n_workloads, np.inf)
     if K:
         np.maximum.at(best_fit, d.cand_wl, fit)
+        np.minimum.at(least_fit, d.cand_wl, np.where(fit > 0, fit, np.inf))
     q = np.ones(d.n_workloads, dtype=np.int64)
     div = d.wl_divisible & (best_fit > 0) & (best_fit < 2.0)
-    q[div] = np.minimum(max_chunks, np.ceil(2.0 / best_fit[div])).astype(np.int64)
+    q[div] = np.minimum(max_chunks, np.ceil(2.0 / least_fit[div])).astype(np.int64)
     ncand = np.diff(d.wl_ptr)
     item_wl = np.repeat(np.arange(d.n_workloads, dtype=np.int64), q)
     item_share = 1.0 / q[item_wl]
