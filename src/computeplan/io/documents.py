@@ -91,6 +91,10 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
             self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
             self.root: yaml.Node | None = None
             self._made: dict[int, Any] = {}
+            # the safe constructor's own state, typed for the checker
+            self.state_generators: list[Any]
+            self.constructed_objects: dict[Any, Any]
+            self.recursive_objects: dict[Any, Any]
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             # The implicit tag of a plain scalar depends on its text only: remember it.
