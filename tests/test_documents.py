@@ -127,3 +127,28 @@ def test_any_dumped_document_reads_back_as_the_safe_loader_reads_it(data, flow, 
         assert same(checked, reference), (text, checked, reference)
         if share and isinstance(data, list | dict):
             assert checked["again"] is checked["first"]
+
+
+def _refused(text: str) -> None:
+    for base in LOADERS:
+        with pytest.raises(InstanceError, match="aliases"):
+            documents._parse_yaml(text, "f.yaml", documents.make_yaml_loader(getattr(yaml, base)))
+
+
+def test_alias_expansion_is_bounded_under_a_merge_key_too():
+    # every anchor and alias sits under the merge key, where the safe constructor builds
+    levels = ["&a0 {x: 1, y: 2, z: 3, w: 4, v: 5, u: 6, t: 7, s: 8, r: 9}"]
+    levels += [f"&a{i} {{" + ", ".join(f"k{j}: *a{i - 1}" for j in range(9)) + "}" for i in range(1, 8)]
+    _refused("m: {<<: [" + ", ".join(levels) + "], extra: 1}\n")
+    modest = "m: {<<: [" + ", ".join(levels[:3]) + "], extra: 1}\n"
+    assert documents._parse_yaml(modest, "f.yaml")["m"]["extra"] == 1
+
+
+def test_alias_expansion_counts_scalars_and_keys():
+    _refused("a: &a x\nb: [" + ", ".join(["*a"] * (documents.MAX_ALIAS_NODES + 1)) + "]\n")
+    small = "a: &a x\nb: [" + ", ".join(["*a"] * 1000) + "]\n"
+    assert documents._parse_yaml(small, "f.yaml")["b"] == ["x"] * 1000
+
+
+def test_a_mapping_that_contains_itself_is_refused():
+    _refused("a: &m {b: {c: *m}}\n")

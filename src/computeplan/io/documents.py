@@ -87,10 +87,11 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
     class Loader(base):  # type: ignore[misc, valid-type]
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
-            self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
+            self.check_aliases = "&" in stream  # no anchor, no alias: nothing to count
             self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
             self.root: yaml.Node | None = None
             self._made: dict[int, Any] = {}
+            self._aliases = _AliasCount(yaml.Node("", "", None, None))
             # the safe constructor's own state, typed for the checker
             self.state_generators: list[Any]
             self.constructed_objects: dict[Any, Any]
@@ -109,8 +110,7 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
 
         def construct_document(self, node: yaml.Node) -> Any:
             self.root = node
-            if self.check_aliases:
-                _check_alias_expansion(node)
+            self._aliases = _AliasCount(node)
             return self.build(node)
 
         def build(self, root: yaml.Node) -> Any:
@@ -125,6 +125,8 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
                         into.append(self._start(child, stack))
                     continue
                 for key_node, value_node in node.value:
+                    if self.check_aliases:
+                        self._aliases.met(key_node, False)
                     key = self._scalar(key_node)
                     if key in into:
                         earlier = next(k for k, _ in node.value if self._scalar(k) == key)
@@ -143,8 +145,12 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
         def _start(self, node: yaml.Node, stack: list[tuple[yaml.Node, Any]]) -> Any:
             """A scalar's value, or a container to be filled (pushed on ``stack`` when new)."""
             if isinstance(node, yaml.ScalarNode):
+                if self.check_aliases:
+                    self._aliases.met(node, False)
                 return self._scalar(node)
             made = self._made.get(id(node))
+            if self.check_aliases:
+                self._aliases.met(node, made is not None)
             if made is not None:
                 return made
             tag = node.tag
@@ -157,6 +163,8 @@ def make_yaml_loader(base: type[Any]) -> type[Any]:
                 made = {}
                 stack.append((node, made))
             else:
+                if self.check_aliases:  # the safe constructor builds what is under it: count it all
+                    self._aliases.walk_all()
                 made = self.construct_object(node)
             self._made[id(node)] = made
             return made
@@ -203,6 +211,57 @@ YAMLLoader = make_yaml_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 class _AliasBomb(Exception):
     pass
+
+
+class _AliasCount:
+    """The nodes aliases add to a document once expanded, counted as the document is
+    built: a node met again adds its whole expanded subtree (sizes remembered, so each
+    is walked once); past :data:`MAX_ALIAS_NODES`, or for a node that contains itself,
+    :class:`_AliasBomb`. Where the safe constructor builds a subtree itself, the whole
+    document is walked instead (:func:`_check_alias_expansion`)."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+        self.seen: set[int] = set()
+        self.sizes: dict[int, int] = {}
+        self.extra = 0
+        self.walked = False
+
+    def met(self, node: yaml.Node, again: bool) -> None:
+        if not again and id(node) not in self.seen:
+            self.seen.add(id(node))
+            return
+        self.extra += self.size(node)
+        if self.extra > MAX_ALIAS_NODES:
+            raise _AliasBomb
+
+    def size(self, node: yaml.Node) -> int:
+        """Nodes in ``node``'s subtree with every alias expanded."""
+        sizes, open_ = self.sizes, set()
+        stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        while stack:
+            n, done = stack.pop()
+            i = id(n)
+            kids = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else (
+                n.value if isinstance(n, yaml.SequenceNode) else [])
+            if done:
+                sizes[i] = total = 1 + sum(sizes[id(c)] for c in kids)
+                if total > MAX_ALIAS_NODES:
+                    raise _AliasBomb
+                continue
+            if i in sizes:
+                continue
+            if i in open_:  # met again inside itself: it refers to itself
+                raise _AliasBomb
+            open_.add(i)
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids if id(c) not in sizes)
+        return sizes[id(node)]
+
+    def walk_all(self) -> None:
+        if not self.walked:
+            self.walked = True
+            _check_alias_expansion(self.root)
 
 
 def _check_alias_expansion(root: yaml.Node) -> None:
