@@ -7,19 +7,24 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 # the single-file writers lived here before io.write; the aliases keep them importable from here
-from computeplan.io.write import RESULT, table_files, write_set, write_text
+from computeplan.io.write import RESULT, record_table, write_set, write_text
 from computeplan.io.write import atomic_write as atomic_write
 from computeplan.io.write import atomic_write_parquet as atomic_write_parquet
 from computeplan.io.write import atomic_write_text as atomic_write_text
 from computeplan.model.data import ModelData
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, Figures, target_records
 from computeplan.solvers import Termination
+
+if TYPE_CHECKING:  # pandas is imported when a table is asked for, not to solve
+    import pandas as pd
+
+TARGET_COLUMNS = ["name", "target", "value", "met", "shadow_price"]
+ASSIGNMENT_COLUMNS = ["workload", "site", "hardware", "share", "tflops"]
 
 #: How a solve ended: the package's one termination vocabulary.
 Status = Termination
@@ -78,19 +83,27 @@ class Result:
     # --- tables -----------------------------------------------------------------
     @property
     def targets(self) -> pd.DataFrame:
-        return pd.DataFrame(self.target_list, columns=["name", "target", "value", "met", "shadow_price"])
+        import pandas as pd
+
+        return pd.DataFrame(self.target_list, columns=TARGET_COLUMNS)
 
     @property
     def sites(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.site_records)
 
     @property
     def pools(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.pool_records)
 
     @property
     def assignments(self) -> pd.DataFrame:
-        return pd.DataFrame(self.assignment_records, columns=["workload", "site", "hardware", "share", "tflops"])
+        import pandas as pd
+
+        return pd.DataFrame(self.assignment_records, columns=ASSIGNMENT_COLUMNS)
 
     # --- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -142,8 +155,12 @@ class Result:
     def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
         """Replace ``result.json`` and its tables (``csv``, ``parquet``) in ``out_dir`` as one set
         (:func:`computeplan.io.write.write_set`)."""
-        frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets}
-        files = {**table_files(frames, tables), "result.json": write_text(self.to_json() + "\n")}
+        tabled = {"sites": (self.site_records, None), "pools": (self.pool_records, None),
+                  "assignments": (self.assignment_records, ASSIGNMENT_COLUMNS),
+                  "targets": (self.target_list, TARGET_COLUMNS)}
+        files = {f"{name}.{kind}": record_table(records, kind, columns)
+                 for kind in tables for name, (records, columns) in tabled.items()}
+        files["result.json"] = write_text(self.to_json() + "\n")
         return write_set(out_dir, RESULT, files)
 
 

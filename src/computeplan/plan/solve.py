@@ -14,10 +14,8 @@ from computeplan.io.loader import load_instance
 from computeplan.io.schema import OBJECTIVES, Instance
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
-from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_plan, evaluate
 from computeplan.plan.result import Result, Status, result_from_plan
-from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.interrupt import stop_requested
@@ -187,6 +185,9 @@ def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, bu
                  bound=None if out.bound is None else out.bound * m.scale, gap=None,
                  solve_seconds=time.perf_counter() - t0)
     if status == Status.INFEASIBLE:
+        from computeplan.plan.diagnose import diagnose
+        from computeplan.plan.verify_infeasible import farkas_evidence
+
         res.diagnosis = diagnose(m, budget)
         if out.dual_ray is not None:
             # multipliers of the rows as FORMULATION.md writes them (target rows are scaled)
