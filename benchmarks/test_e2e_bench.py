@@ -2,8 +2,9 @@
 solve, check, writing) against HiGHS's own solve of the same model, in the same run.
 
 A generated 3,000-workload fleet with every decision continuous (about 43,000 candidate
-pairs, an LP). ``extra_info`` holds both times and their ratio; the target is a ratio of
-at most 4.
+pairs, an LP). ``extra_info`` holds both times and their ratio (the target is a ratio of
+at most 4), and the start-up floor of the same interpreter: ``import highspy`` alone and
+the imports of the solve path (``computeplan.cli``, ``plan.solve``, the loader).
 
     pytest benchmarks/test_e2e_bench.py --benchmark-only
 """
@@ -53,5 +54,14 @@ def test_cli_solve_against_highs_alone(benchmark: Any, lp_fleet: Path, tmp_path:
     assert res.status == "optimal" and computeplan.verify(load_instance(lp_fleet), res) == []
     highs = statistics.median(highs_times)
     e2e = benchmark.stats.stats.median
+    floors = {name: statistics.median(_wall([sys.executable, "-c", code]) for _ in range(3)) for name, code in (
+        ("import_highspy_s", "import highspy"),
+        ("import_solve_path_s", "import computeplan.cli, computeplan.plan.solve, computeplan.io.loader, highspy"))}
     benchmark.extra_info.update({"candidate_pairs": m.data.n_cand, "highs_solve_s": highs, "cli_s": e2e,
-                                 "ratio": e2e / highs, "objective": res.objective_value})
+                                 "ratio": e2e / highs, "objective": res.objective_value, **floors})
+
+
+def _wall(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - t0

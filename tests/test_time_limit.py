@@ -68,3 +68,71 @@ def test_limit_without_a_plan_exits_1(tmp_path: Path) -> None:
                 assert doc["objective"]["value"] is None
                 return
     pytest.fail(f"every run found a plan within its limit: {tried}")
+
+
+# --- stages that no solver limit bounds keep to the budget ------------------------------
+# A budget can be handed to solve(); here it is made to run out at a chosen point, so
+# which stages ran follows from the notes and the solver calls, not from the clock.
+
+
+def _counting_highs(monkeypatch, after=None):
+    """Count the HiGHS solves of plan.solve; ``after(n)`` runs after the n-th."""
+    import computeplan.plan.solve as plan_solve
+
+    real = plan_solve.solve_highs
+    calls: list[int] = []
+
+    def counted(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(1)
+        if after is not None:
+            after(len(calls))
+        return out
+
+    monkeypatch.setattr(plan_solve, "solve_highs", counted)
+    return calls
+
+
+def test_budget_spent_by_the_milp_skips_the_shadow_price_lp_and_the_check(monkeypatch):
+    import time
+
+    import computeplan
+    from computeplan.solvers import Budget
+
+    inst = computeplan.load_instance(generate_instance(60, 6, seed=3, indivisible_share=0.5, idle_share=1.0))
+    budget = Budget(3600.0)
+
+    def expire(n: int) -> None:
+        budget.deadline = time.time() - 1.0  # the MILP used it all
+
+    calls = _counting_highs(monkeypatch, expire)
+    res = computeplan.solve(inst, method="milp", budget=budget)
+    assert res.has_plan and len(calls) == 1  # the MILP only: no shadow-price LP after it
+    assert any("skipped the shadow-price LP" in n for n in res.notes), res.notes
+    assert any("skipped the independent check" in n for n in res.notes), res.notes
+    assert all(t["shadow_price"] is None for t in res.target_list)
+    assert computeplan.verify(inst, res) == []  # the plan is sound all the same
+
+    # with time left, the same solve runs both stages and notes nothing skipped
+    calls.clear()
+    monkeypatch.undo()
+    calls = _counting_highs(monkeypatch)
+    res = computeplan.solve(inst, method="milp", budget=Budget(3600.0))
+    assert len(calls) == 2 and not any(n.startswith("time limit") for n in res.notes), res.notes
+
+
+def test_budget_spent_by_reading_gives_the_heuristic_plan_with_its_bound(monkeypatch):
+    import time
+
+    import computeplan
+    from computeplan.solvers import Budget
+
+    inst = computeplan.load_instance(generate_instance(600, 12, seed=3, indivisible_share=0.5, idle_share=1.0))
+    calls = _counting_highs(monkeypatch)
+    spent = Budget(None, deadline=time.time() - 1.0)  # nothing left when the solve starts
+    res = computeplan.solve(inst, method="milp", budget=spent)
+    assert calls == []  # neither the MILP nor an LP: HiGHS would pass the limit setting up
+    assert res.status == "feasible" and res.bound is not None and res.gap is not None
+    assert res.bound <= res.objective_value
+    assert any("skipped the MILP solver; the plan is the fleet heuristic's" in n for n in res.notes), res.notes
+    assert computeplan.verify(inst, res) == []

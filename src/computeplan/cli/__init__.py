@@ -74,6 +74,7 @@ def solve(
 
       computeplan solve gap12.txt --format orlib-gap --problem 3
     """
+    t_start = time.monotonic()  # --time-limit holds for the whole command, reading included
     with guarded(debug):
         check_outputs(out_dir, "result", report=report, write_lp=write_lp, write_mps=write_mps)
         path = resolve_instance_path(file)
@@ -88,18 +89,17 @@ def solve(
                 raise UsageError("--problem and --sense apply to OR-Library GAP files only")
             from computeplan.io.loader import load_instance
             from computeplan.plan.solve import solve as run_solve
+            from computeplan.solvers import Budget
             from computeplan.solvers.interrupt import graceful
 
-            t_load = time.monotonic()
+            budget = Budget(None if time_limit is None else time_limit - (time.monotonic() - t_start))
             inst = load_instance(path)
-            if time_limit is not None:  # the limit holds for the whole command, reading included
-                time_limit = max(0.01, time_limit - (time.monotonic() - t_load))
             write_model = write_lp or write_mps
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                                 progress=_progress(quiet, progress), write_model=write_model, seed=seed,
-                                flex_value=flex_value)
+                                flex_value=flex_value, budget=budget)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data

@@ -58,23 +58,133 @@ def show_name(name: str) -> str:
     return excerpt(name)
 
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+_FLOAT_CHARS = frozenset("0123456789.eE+-")
+_RESOLVED_MAX = 50_000
+"""Plain scalars whose implicit tag is remembered per loader class (short ones only)."""
+
+
 def make_yaml_loader(base: type[Any]) -> type[Any]:
     """A safe YAML loader class on ``base`` (libyaml's ``CSafeLoader`` or the pure-Python
     ``SafeLoader``) that also finds duplicate keys and refuses alias expansion past
-    :data:`MAX_ALIAS_NODES`."""
+    :data:`MAX_ALIAS_NODES`.
+
+    Documents are built by :meth:`Loader.build`: one pass over the nodes that makes the
+    plain tags (str, int, float, bool, null, map, seq) directly, each node once (an alias
+    gives the same object, as the safe constructor does), and checks keys as it goes; any
+    other node (a merge key, ``!!set``, ``!!timestamp``, a key that is not a scalar, ...)
+    goes through the safe constructor itself."""
+
+    resolved: dict[str, str] = {}
 
     class Loader(base):  # type: ignore[misc, valid-type]
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
-            self.check_aliases = "&" in stream  # no anchor, no alias: skip the walk
+            self.check_aliases = "&" in stream  # no anchor, no alias: nothing to count
             self.duplicates: list[tuple[yaml.Node, yaml.Node, yaml.Node]] = []
             self.root: yaml.Node | None = None
+            self._made: dict[int, Any] = {}
+            self._aliases = _AliasCount(yaml.Node("", "", None, None))
+            # the safe constructor's own state, typed for the checker
+            self.state_generators: list[Any]
+            self.constructed_objects: dict[Any, Any]
+            self.recursive_objects: dict[Any, Any]
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # The implicit tag of a plain scalar depends on its text only: remember it.
+            if kind is yaml.ScalarNode and implicit[0] and len(value) <= 32 and not self.yaml_path_resolvers:
+                tag = resolved.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(resolved) < _RESOLVED_MAX:
+                        resolved[value] = tag
+                return tag
+            return super().resolve(kind, value, implicit)
 
         def construct_document(self, node: yaml.Node) -> Any:
             self.root = node
+            self._aliases = _AliasCount(node)
+            return self.build(node)
+
+        def build(self, root: yaml.Node) -> Any:
+            """The data of a node graph, without recursion."""
+            stack: list[tuple[yaml.Node, Any]] = []
+            self._made = {}  # containers by id(node): an alias gives the same object
+            data = self._start(root, stack)
+            while stack:
+                node, into = stack.pop()
+                if isinstance(into, list):
+                    for child in node.value:
+                        into.append(self._start(child, stack))
+                    continue
+                for key_node, value_node in node.value:
+                    if self.check_aliases:
+                        self._aliases.met(key_node, False)
+                    key = self._scalar(key_node)
+                    if key in into:
+                        earlier = next(k for k, _ in node.value if self._scalar(k) == key)
+                        self.duplicates.append((node, key_node, earlier))
+                    into[key] = self._start(value_node, stack)
+            while self.state_generators:  # what the safe constructor left to fill in
+                generators, self.state_generators = self.state_generators, []
+                for generator in generators:
+                    for _ in generator:
+                        pass
+            self.constructed_objects = {}
+            self.recursive_objects = {}
+            self._made = {}
+            return data
+
+        def _start(self, node: yaml.Node, stack: list[tuple[yaml.Node, Any]]) -> Any:
+            """A scalar's value, or a container to be filled (pushed on ``stack`` when new)."""
+            if isinstance(node, yaml.ScalarNode):
+                if self.check_aliases:
+                    self._aliases.met(node, False)
+                return self._scalar(node)
+            made = self._made.get(id(node))
             if self.check_aliases:
-                _check_alias_expansion(node)
-            return super().construct_document(node)
+                self._aliases.met(node, made is not None)
+            if made is not None:
+                return made
+            tag = node.tag
+            if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+                made = []
+                stack.append((node, made))
+            elif tag == _MAP and isinstance(node, yaml.MappingNode) and all(
+                isinstance(k, yaml.ScalarNode) and k.tag != _MERGE_TAG for k, _ in node.value
+            ):
+                made = {}
+                stack.append((node, made))
+            else:
+                if self.check_aliases:  # the safe constructor builds what is under it: count it all
+                    self._aliases.walk_all()
+                made = self.construct_object(node)
+            self._made[id(node)] = made
+            return made
+
+        def _scalar(self, node: yaml.Node) -> Any:
+            tag, value = node.tag, node.value
+            if tag == _STR:
+                return value
+            if tag == _INT and value.isascii() and value.isdigit() and (value[0] != "0" or value == "0"):
+                return int(value)
+            if tag == _FLOAT and _FLOAT_CHARS.issuperset(value):
+                try:  # where float() reads it, it reads it as the safe constructor does
+                    return float(value)
+                except ValueError:
+                    pass
+            if tag == _BOOL and value.lower() in _BOOLS:
+                return _BOOLS[value.lower()]
+            if tag == _NULL:
+                return None
+            return self.construct_object(node, deep=True)
 
         def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
             if isinstance(node, yaml.MappingNode):
@@ -101,6 +211,57 @@ YAMLLoader = make_yaml_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 class _AliasBomb(Exception):
     pass
+
+
+class _AliasCount:
+    """The nodes aliases add to a document once expanded, counted as the document is
+    built: a node met again adds its whole expanded subtree (sizes remembered, so each
+    is walked once); past :data:`MAX_ALIAS_NODES`, or for a node that contains itself,
+    :class:`_AliasBomb`. Where the safe constructor builds a subtree itself, the whole
+    document is walked instead (:func:`_check_alias_expansion`)."""
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.root = root
+        self.seen: set[int] = set()
+        self.sizes: dict[int, int] = {}
+        self.extra = 0
+        self.walked = False
+
+    def met(self, node: yaml.Node, again: bool) -> None:
+        if not again and id(node) not in self.seen:
+            self.seen.add(id(node))
+            return
+        self.extra += self.size(node)
+        if self.extra > MAX_ALIAS_NODES:
+            raise _AliasBomb
+
+    def size(self, node: yaml.Node) -> int:
+        """Nodes in ``node``'s subtree with every alias expanded."""
+        sizes, open_ = self.sizes, set()
+        stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        while stack:
+            n, done = stack.pop()
+            i = id(n)
+            kids = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else (
+                n.value if isinstance(n, yaml.SequenceNode) else [])
+            if done:
+                sizes[i] = total = 1 + sum(sizes[id(c)] for c in kids)
+                if total > MAX_ALIAS_NODES:
+                    raise _AliasBomb
+                continue
+            if i in sizes:
+                continue
+            if i in open_:  # met again inside itself: it refers to itself
+                raise _AliasBomb
+            open_.add(i)
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids if id(c) not in sizes)
+        return sizes[id(node)]
+
+    def walk_all(self) -> None:
+        if not self.walked:
+            self.walked = True
+            _check_alias_expansion(self.root)
 
 
 def _check_alias_expansion(root: yaml.Node) -> None:
@@ -136,11 +297,11 @@ def _node_path(root: yaml.Node, target: yaml.Node) -> tuple[int | str, ...]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, (*loc, i)) for i, child in enumerate(node.value))
+        if isinstance(node, yaml.SequenceNode):  # reversed: the first child is looked at first
+            stack.extend(reversed([(child, (*loc, i)) for i, child in enumerate(node.value)]))
         elif isinstance(node, yaml.MappingNode):
-            stack.extend((v, (*loc, str(k.value) if isinstance(k, yaml.ScalarNode) else "?"))
-                         for k, v in node.value)
+            stack.extend(reversed([(v, (*loc, str(k.value) if isinstance(k, yaml.ScalarNode) else "?"))
+                                   for k, v in node.value]))
     return ()
 
 

@@ -32,10 +32,10 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from computeplan.errors import UsageError
 
@@ -120,6 +120,30 @@ def write_table(df: pd.DataFrame, kind: str) -> Writer:
     if kind == "parquet":
         return lambda path: df.to_parquet(path, index=False)
     raise UsageError(f"--tables: expected csv or parquet, got {kind!r}")
+
+
+def record_table(records: Sequence[Mapping[str, Any]], kind: str, columns: Sequence[str] | None = None) -> Writer:
+    """A writer of records as a ``csv`` or ``parquet`` table with the columns
+    ``DataFrame(records)`` has (``columns``, else every key in order of first use). CSV
+    is written without pandas: a missing value or NaN is an empty cell, as pandas writes it."""
+    cols = list(columns) if columns is not None else list(dict.fromkeys(k for r in records for k in r))
+    if kind == "parquet":
+        import pandas as pd
+
+        return write_table(pd.DataFrame(list(records), columns=cols), kind)
+    if kind != "csv":
+        raise UsageError(f"--tables: expected csv or parquet, got {kind!r}")
+    import csv
+    import io
+
+    def cell(v: Any) -> Any:
+        return "" if v is None or (isinstance(v, float) and v != v) else v
+
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(cols)
+    out.writerows([cell(r.get(c)) for c in cols] for r in records)
+    return write_text(buf.getvalue())
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -6,13 +6,15 @@ that ``verify`` reads), each site's peak, and the ``periods`` and ``served`` tab
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from computeplan.model.data import ModelData
 from computeplan.plan.evaluate import Figures
+
+if TYPE_CHECKING:  # pandas only when a time instance's tables are made
+    import pandas as pd
 
 
 def shifted_tflops_hours(d: ModelData, fig: Figures) -> float:
@@ -35,6 +37,8 @@ def site_peaks(d: ModelData, fig: Figures) -> list[dict[str, Any]]:
 
 def period_table(d: ModelData, fig: Figures) -> pd.DataFrame:
     """One row per site and period: power, PUE and the period's series."""
+    import pandas as pd
+
     T, S = d.n_periods, d.n_sites
     it, fac = np.asarray(fig.it_t), np.asarray(fig.facility_t)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -53,6 +57,8 @@ def period_table(d: ModelData, fig: Figures) -> pd.DataFrame:
 
 def served_table(d: ModelData, fig: Figures) -> pd.DataFrame:
     """One row per workload class and period: TFLOPS served and demanded."""
+    import pandas as pd
+
     classes = sorted(set(d.wl_class))
     idx = np.array([classes.index(c) for c in d.wl_class], dtype=np.int64)
     T, C = d.n_periods, len(classes)

@@ -7,13 +7,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 # the single-file writers lived here before io.write; the aliases keep them importable from here
-from computeplan.io.write import RESULT, table_files, write_set, write_text
+from computeplan.io.write import RESULT, record_table, table_files, write_set, write_text
 from computeplan.io.write import atomic_write as atomic_write
 from computeplan.io.write import atomic_write_parquet as atomic_write_parquet
 from computeplan.io.write import atomic_write_text as atomic_write_text
@@ -24,6 +23,12 @@ from computeplan.solvers import Termination
 
 #: Tables a time instance's result adds beside result.json.
 PERIOD_TABLES = ("periods", "served")
+
+if TYPE_CHECKING:  # pandas is imported when a table is asked for, not to solve
+    import pandas as pd
+
+TARGET_COLUMNS = ["name", "target", "value", "met", "shadow_price"]
+ASSIGNMENT_COLUMNS = ["workload", "site", "hardware", "share", "tflops"]
 
 #: How a solve ended: the package's one termination vocabulary.
 Status = Termination
@@ -83,34 +88,49 @@ class Result:
     # --- tables -----------------------------------------------------------------
     @property
     def targets(self) -> pd.DataFrame:
-        return pd.DataFrame(self.target_list, columns=["name", "target", "value", "met", "shadow_price"])
+        import pandas as pd
+
+        return pd.DataFrame(self.target_list, columns=TARGET_COLUMNS)
 
     @property
     def sites(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.site_records)
 
     @property
     def pools(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.pool_records)
 
     @property
     def assignments(self) -> pd.DataFrame:
-        return pd.DataFrame(self.assignment_records, columns=["workload", "site", "hardware", "share", "tflops"])
+        import pandas as pd
+
+        return pd.DataFrame(self.assignment_records, columns=ASSIGNMENT_COLUMNS)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
+        return self.tables.get(name, pd.DataFrame())
 
     @property
     def periods(self) -> pd.DataFrame:
         """Per site and period: IT and facility kW, PUE, price, carbon intensity, temperature
         (empty without a time block)."""
-        return self.tables.get("periods", pd.DataFrame())
+        return self._table("periods")
 
     @property
     def served(self) -> pd.DataFrame:
         """Per workload class and period: TFLOPS served and demanded (empty without a time block)."""
-        return self.tables.get("served", pd.DataFrame())
+        return self._table("served")
 
     @property
     def dispatch(self) -> pd.DataFrame:
         """The plan per period: the share of each workload on each pool (non-zero ones)."""
+        import pandas as pd
+
         tm = self.extra.get("time") or {}
         return pd.DataFrame(tm.get("dispatch") or {}, columns=["period", "workload", "site", "hardware", "share"])
 
@@ -161,18 +181,24 @@ class Result:
             p = p / "result.json"
         res = cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
         for name in PERIOD_TABLES:
-            for kind, read in (("parquet", pd.read_parquet), ("csv", pd.read_csv)):
+            for kind in ("parquet", "csv"):
                 f = p.parent / f"{name}.{kind}"
                 if f.is_file() and name not in res.tables:
-                    res.tables[name] = read(f)
+                    import pandas as pd
+
+                    res.tables[name] = pd.read_parquet(f) if kind == "parquet" else pd.read_csv(f)
         return res
 
     def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
         """Replace ``result.json`` and its tables (``csv``, ``parquet``) in ``out_dir`` as one set
         (:func:`computeplan.io.write.write_set`)."""
-        frames = {"sites": self.sites, "pools": self.pools, "assignments": self.assignments, "targets": self.targets,
-                  **self.tables}
-        files = {**table_files(frames, tables), "result.json": write_text(self.to_json() + "\n")}
+        tabled = {"sites": (self.site_records, None), "pools": (self.pool_records, None),
+                  "assignments": (self.assignment_records, ASSIGNMENT_COLUMNS),
+                  "targets": (self.target_list, TARGET_COLUMNS)}
+        files = {f"{name}.{kind}": record_table(records, kind, columns)
+                 for kind in tables for name, (records, columns) in tabled.items()}
+        files.update(table_files(self.tables, tables))  # the per-period tables of a time instance
+        files["result.json"] = write_text(self.to_json() + "\n")
         return write_set(out_dir, RESULT, files)
 
 

@@ -16,10 +16,8 @@ from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.model.reduce import merge_interchangeable
 from computeplan.model.targets import reports_build
-from computeplan.plan.diagnose import diagnose
 from computeplan.plan.evaluate import OBJECTIVE_NAMES, clean_build, clean_plan, evaluate, picks
 from computeplan.plan.result import Result, Status, build_record, result_from_plan
-from computeplan.plan.verify_infeasible import farkas_evidence
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.interrupt import stop_requested
@@ -30,6 +28,16 @@ AUTO_MILP_MAX = 200_000
 AUTO_LP_MAX = 2_000_000
 # Local-search passes and ejection rounds of the fleet heuristic when no time limit is set.
 HEURISTIC_PASSES = 50
+# Under a time limit, the stages that the solver's own limit does not bound are sized by
+# how long building the model took (the same machine, the same instance): HiGHS's set-up
+# before it looks at its clock, the shadow-price LP, and the tail (plan records, the
+# independent check, writing) are each about this many build times. The fleet heuristic's
+# LP-guided run and polish need about WARM_FULL of them; with less, the warm start is its
+# search and Lagrangian bound only (no targets to polish for) or is skipped.
+SOLVER_SETUP_BUILDS = 2.0
+SHADOW_LP_BUILDS = 3.0
+TAIL_BUILDS = 3.0
+WARM_FULL_BUILDS = 20.0
 
 
 def choose_method(d: ModelData, method: str) -> tuple[str, str]:
@@ -98,6 +106,7 @@ def solve(
     warm_start: bool | None = None,
     max_passes: int | None = None,
     flex_value: bool = True,
+    budget: Budget | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -133,13 +142,17 @@ def solve(
         With flexible work over several periods, also solve with every
         ``flex_window_hours`` removed and report the difference as the value of
         flexibility (within the same ``time_limit``).
+    budget
+        The command's budget when it started before this call (the CLI's starts before
+        reading the instance); ``time_limit`` is then ignored. A stage that no longer fits
+        is skipped, and the result's notes say which.
 
     Returns
     -------
     Result
         Status, plan, figures, shadow prices; for an infeasible instance, a diagnosis.
     """
-    budget = Budget(time_limit)
+    budget = Budget(time_limit) if budget is None else budget
     t0 = time.perf_counter()
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     if objective is not None:
@@ -154,6 +167,9 @@ def solve(
     red = merge_interchangeable(inst, d) if d.n_periods > 1 else None
     dm = d if red is None else red.data  # the arrays the model is built on
     m = build_model(dm)
+    build_s = time.perf_counter() - t0  # the yardstick of the stages no solver limit bounds
+    skipped: list[str] = []
+    tail = 0.0 if budget.unlimited else min(TAIL_BUILDS * build_s, 0.5 * (budget.left() or 0.0))
     if write_model is not None:
         from computeplan.solvers.pulp_backend import write_model as _write
 
@@ -169,15 +185,29 @@ def solve(
 
         start = None
         fl_bound = None
-        if run == "milp" and not d.timed and not d.build.active and (warm_start or (warm_start is None and time_limit is not None and d.n_cand > 5000)):
+        if run == "milp" and not d.timed and not d.build.active and (
+                warm_start or (warm_start is None and not budget.unlimited and d.n_cand > 5000)):
             from computeplan.heuristics.fleet.search import solve_fleet
 
-            share = budget.share(0.1)
-            fl = solve_fleet(d, time_limit=10.0 if share is None else share, seed=seed, model=m)
-            start = fl.v
-            fl_bound = fl.bound if np.isfinite(fl.bound) else None  # a valid bound for the MILP too
-            why += "; started from the fleet heuristic's plan"
-        out = solve_highs(m, opts.with_limit(budget.left()), progress=scaled, start=start, dual_ray=True)
+            left = budget.left()
+            full = left is None or left - tail >= WARM_FULL_BUILDS * build_s
+            if full or not d.targets:  # short of time: its search and bound only, no LPs
+                share = None if left is None else (0.1 if full else 0.5) * max(0.0, left - tail)
+                quick: dict[str, Any] = {} if full else {"polish": False, "lp_guided_max": 0}
+                fl = solve_fleet(d, time_limit=10.0 if share is None else share, seed=seed, model=m, **quick)
+                start = fl.v
+                fl_bound = fl.bound if np.isfinite(fl.bound) else None  # a valid bound for the MILP too
+                why += "; started from the fleet heuristic's plan"
+            else:
+                skipped.append("the fleet heuristic's warm start (its polish LPs need more time)")
+        limit = None if budget.unlimited else max(0.0, (budget.left() or 0.0) - tail)
+        if limit is not None and limit < SOLVER_SETUP_BUILDS * build_s:
+            # HiGHS would pass its limit before it looks at the clock: keep what there is
+            out = SolveOutcome(Termination.FEASIBLE if start is not None else Termination.TIME_LIMIT, start,
+                               None, None, 0.0)
+            skipped.append("the MILP solver" + ("; the plan is the fleet heuristic's" if start is not None else ""))
+        else:
+            out = solve_highs(m, opts.with_limit(limit), progress=scaled, start=start, dual_ray=True)
         if fl_bound is not None and (out.bound is None or fl_bound > out.bound):
             out.bound = fl_bound  # stopped before its own bound passed the heuristic's
     else:
@@ -189,7 +219,9 @@ def solve(
         raise SolverError(f"the solver failed: {out.message or out.status.value}")
     if out.v is None:
         # the diagnosis names the instance's own workloads: on the unreduced model
-        return _no_plan(d, m if red is None else build_model(d), out, label, why, budget, t0)
+        res = _no_plan(d, m if red is None else build_model(d), out, label, why, budget, t0)
+        _skipped_notes(res, skipped)
+        return res
     xm, n, z = clean_plan(dm, out.v)
     x = xm if red is None else red.expand(xm, d)
     g, mb, o = clean_build(dm, out.v, n, z)
@@ -198,7 +230,10 @@ def solve(
     tshadow = cshadow = hall_price = server_price = None
     duals = out
     if out.row_dual is None and not stop_requested():
-        duals = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=budget.left()))
+        if _fits(budget, SHADOW_LP_BUILDS * build_s + tail):
+            duals = solve_highs(m.with_integers_fixed(v), SolveOptions(relax=True, time_limit=budget.left()))
+        else:
+            skipped.append("the shadow-price LP (shadow prices are null)")
     if duals.row_dual is not None and duals.v is not None:
         tshadow = m.target_shadow_prices(duals.v, duals.row_dual)
         # A site with every hall off has no marginal kW to price: its value is a discrete
@@ -223,7 +258,11 @@ def solve(
         res.extra["build"] = build_record(d, fig, hall_price, server_price)
     _notes(d, fig, res)
     if check:
-        _check(inst, res, "the solver's plan")
+        if _fits(budget, 0.0):
+            _check(inst, res, "the solver's plan")
+        else:
+            skipped.append("the independent check (run computeplan verify on the written result)")
+    _skipped_notes(res, skipped)
     return res
 
 
@@ -250,6 +289,16 @@ def _flexibility(inst: Instance, d: ModelData, fig: Any, wanted: bool, *, method
     return out
 
 
+def _fits(budget: Budget, seconds: float) -> bool:
+    """Whether a stage expected to take ``seconds`` fits in what is left of ``budget``."""
+    left = budget.left()
+    return left is None or (left > 0 and left >= seconds)
+
+
+def _skipped_notes(res: Result, skipped: list[str]) -> None:
+    res.notes.extend(f"time limit: skipped {what}" for what in skipped)
+
+
 def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, budget: Budget,
              t0: float) -> Result:
     """A result without a plan: infeasible (with its diagnosis and evidence), stopped at
@@ -261,6 +310,9 @@ def _no_plan(d: ModelData, m: Model, out: SolveOutcome, label: str, why: str, bu
                  bound=None if out.bound is None else out.bound * m.scale, gap=None,
                  solve_seconds=time.perf_counter() - t0)
     if status == Status.INFEASIBLE:
+        from computeplan.plan.diagnose import diagnose
+        from computeplan.plan.verify_infeasible import farkas_evidence
+
         res.diagnosis = diagnose(m, budget)
         if out.dual_ray is not None:
             # multipliers of the rows as FORMULATION.md writes them (target rows are scaled)
