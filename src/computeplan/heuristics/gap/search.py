@@ -17,9 +17,11 @@ from computeplan.heuristics.gap.candidates import (
     SearchParams,
     _excess,
     candidates_from_gap,
+    core_model,
     lagrangian_bound,
     lagrangian_dive,
     lagrangian_forced_bounds,
+    price_multipliers,
     regret_greedy,
     tabu_search,
     warm_up,
@@ -41,9 +43,11 @@ __all__ = [
     "HeuristicParams",
     "SearchParams",
     "candidates_from_gap",
+    "core_model",
     "lagrangian_bound",
     "lagrangian_dive",
     "lagrangian_forced_bounds",
+    "price_multipliers",
     "regret_greedy",
     "solve_gap_heuristic",
     "tabu_search",
@@ -51,16 +55,19 @@ __all__ = [
 ]
 
 
-def _constructions(model: CandidateModel) -> list[IntArray]:
+def _constructions(model: CandidateModel, prices: FloatArray | None) -> list[IntArray]:
     caps = np.maximum(model.capacity, 1e-12)
     mean_cost = float(np.mean(np.abs(model.cand_cost))) or 1.0
     frac_price = 1.0 / caps
-    return [
+    starts = [
         regret_greedy(model, 1.0, None, repair=False),
         regret_greedy(model, 0.0, frac_price, repair=False),
         regret_greedy(model, 1.0, mean_cost * frac_price, repair=False),
         regret_greedy(model, 1.0, 0.25 * mean_cost * frac_price, repair=False),
     ]
+    if prices is not None:
+        starts.append(regret_greedy(model, 1.0, prices, repair=False))
+    return starts
 
 
 def solve_gap_heuristic(
@@ -76,13 +83,20 @@ def solve_gap_heuristic(
 
     Phases (all times are shares of ``time_limit``):
 
-    1. regret-greedy constructions and a short tabu search from the best one;
+    0. capacity prices (`price_multipliers`): a bound close to the LP bound at little
+       cost. On large instances (more than ``params.core_cells`` knapsack cells) the
+       search then runs on the core of every job's few candidates of smallest priced
+       reduced cost;
+    1. regret-greedy constructions (one of them on the prices) and a short tabu search
+       from the best one;
     2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks) and,
-       optionally, the LP-relaxation bound from HiGHS;
+       optionally, the LP-relaxation bound from HiGHS (both skipped on the core, where
+       the price bound stands in for them);
     3. Lagrangian dives: repeated randomised fixing guided by the Lagrangian regret of
        each job, each aiming below the incumbent; every dive that succeeds is polished
        by the tabu search restricted to the candidates that reduced-cost fixing keeps.
-       Instances the knapsack machinery does not cover (fractional weights) run the
+       Instances the knapsack machinery does not cover (fractional weights), or whose
+       knapsacks are too large for dives to pay off (``params.dive_cells``), run the
        tabu search instead.
 
     The search stops at the time limit, after ``max_dives`` dives, or when the incumbent
@@ -121,6 +135,7 @@ def solve_gap_heuristic(
     info: dict[str, float] = {}
     model = candidates_from_gap(problem)
     n = model.n_items
+    simple = model.simple_uses()[0]
 
     def left() -> float:
         return budget - (time.perf_counter() - t0)
@@ -162,13 +177,30 @@ def solve_gap_heuristic(
         # some job fits on no agent at all
         return finish(None, math.inf, math.inf, None, None, 0, status="infeasible")
 
-    # 1. constructions (least overloaded, then cheapest) and a first tabu search
-    starts = _constructions(model)
+    # 0. capacity prices: a bound near the LP bound, a start, and the core on large instances
+    crude_ub = float(np.add.reduceat(np.abs(model.cand_cost), model.item_ptr[:-1]).sum())
+    price_bound = -math.inf
+    prices: FloatArray | None = None
+    on_core = False
+    if simple:
+        greedy = regret_greedy(model, 0.0, 1.0 / np.maximum(model.capacity, 1e-12), repair=False)
+        ub0 = float(model.cand_cost[greedy].sum()) if _excess(model, greedy) == 0.0 else crude_ub
+        price_bound, prices, price_sel, price_its = price_multipliers(model, ub0, prm.price_iterations)
+        info["price_iterations"] = float(price_its)
+        if model.knapsack_ready() and model.knapsack_cells() > prm.core_cells:
+            model, index = core_model(model, prices, prm.core_size)
+            price_sel = index[price_sel]  # each item's cheapest priced candidate is in the core
+            on_core = True
+        info["t_prices"] = time.perf_counter() - t0
+
+    # 1. constructions (least overloaded, then cheapest) and a first tabu search; on the
+    # core, the priced selection (near the LP optimum, slightly overloaded) instead
+    starts = [price_sel] if on_core and np.all(price_sel >= 0) else _constructions(model, prices)
     scored = sorted(
         (_excess(model, s), float(model.cand_cost[s].sum()), k) for k, s in enumerate(starts)
     )
     start = starts[scored[0][2]]
-    if scored[0][0] > 0:
+    if scored[0][0] > 0 and not on_core:
         start = np.asarray(
             kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
                            model.use_res, model.use_amt, model.feasibility_caps(),
@@ -183,22 +215,26 @@ def solve_gap_heuristic(
     info["first_search_objective"] = sign * ub if math.isfinite(ub) else math.nan
     info["t_first_search"] = time.perf_counter() - t0
 
-    # 2. bounds
-    crude_ub = float(np.add.reduceat(np.abs(model.cand_cost), model.item_ptr[:-1]).sum())
-    lag, u, lag_its = lagrangian_bound(
-        model, ub if math.isfinite(ub) else crude_ub, max_iter=prm.lagrangian_iterations,
-        time_limit=prm.lagrangian_share * budget,
-    )
-    info["lagrangian_iterations"] = float(lag_its)
-    info["t_lagrangian"] = time.perf_counter() - t0
-    bound_min = lag
+    # 2. bounds (the exact Lagrangian only where dives will use it)
+    dives_pay = not on_core and model.knapsack_ready() and model.knapsack_cells() <= prm.dive_cells
+    lag, u = price_bound, np.zeros(0)
+    if dives_pay:
+        lag, u, lag_its = lagrangian_bound(
+            model, ub if math.isfinite(ub) else crude_ub, max_iter=prm.lagrangian_iterations,
+            time_limit=prm.lagrangian_share * budget,
+        )
+        info["lagrangian_iterations"] = float(lag_its)
+        info["t_lagrangian"] = time.perf_counter() - t0
+    # on the core the root bound holds for the core only: the prices bound the problem
+    valid_lag = price_bound if on_core else max(lag, price_bound)
+    bound_min = valid_lag
     lp: float | None = None
-    if lp_bound:
+    if lp_bound and not on_core:
         lp_value = gap_lp_bound(problem, time_limit=None if time_limit is None else 0.1 * budget)
         if not math.isnan(lp_value):
             lp = sign * lp_value
             if lp == math.inf:
-                return finish(None, math.inf, math.inf, lag, lp, n_its, status="infeasible")
+                return finish(None, math.inf, math.inf, valid_lag, lp, n_its, status="infeasible")
             bound_min = max(bound_min, lp)
         info["t_lp"] = time.perf_counter() - t0
     integral = bool(np.all(model.cand_cost == np.round(model.cand_cost)))
@@ -210,7 +246,7 @@ def solve_gap_heuristic(
 
     # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
-    if model.knapsack_ready() and lag > -math.inf:
+    if dives_pay and lag > -math.inf:
         lc_root, _ = lagrangian_forced_bounds(model, u)
         if integral:
             lc_root = np.ceil(lc_root - 1e-6)
@@ -271,4 +307,4 @@ def solve_gap_heuristic(
             best, ub = sel_t, cost_t
     info["dives"] = float(dives)
     info["successful_dives"] = float(successes)
-    return finish(best if math.isfinite(ub) else None, ub, bound_min, lag, lp, n_its)
+    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its)
