@@ -251,8 +251,8 @@ class HeuristicParams:
     core_size : int
         Candidates per job kept in that core.
     dive_cells : int
-        Above this many knapsack cells (of the model searched), Lagrangian dives are too
-        slow to pay off and the tabu search has all the time.
+        Above this many knapsack cells of the core, Lagrangian dives are too slow to
+        pay off and the tabu search has the time.
     """
 
     search: SearchParams = field(default_factory=SearchParams)
@@ -271,9 +271,9 @@ class HeuristicParams:
     lns_agent_share: float = 0.3
     lns_sideways: float = 0.3
     price_iterations: int = 3000
-    core_cells: int = 2_000_000
+    core_cells: int = 1_700_000
     core_size: int = 3
-    dive_cells: int = 2_000_000
+    dive_cells: int = 1_000_000
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -89,15 +89,17 @@ def solve_gap_heuristic(
        reduced cost;
     1. regret-greedy constructions (one of them on the prices) and a short tabu search
        from the best one;
-    2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks) and,
-       optionally, the LP-relaxation bound from HiGHS (both skipped on the core, where
-       the price bound stands in for them);
+    2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks; on
+       the core it guides the dives but bounds the core only) and, optionally, the
+       LP-relaxation bound from HiGHS (skipped on the core, where the price bound stands
+       in for it);
     3. Lagrangian dives: repeated randomised fixing guided by the Lagrangian regret of
        each job, each aiming below the incumbent; every dive that succeeds is polished
        by the tabu search restricted to the candidates that reduced-cost fixing keeps.
        Instances the knapsack machinery does not cover (fractional weights), or whose
-       knapsacks are too large for dives to pay off (``params.dive_cells``), run the
-       tabu search instead.
+       core's knapsacks are too large for dives to pay off (``params.dive_cells``), run the
+       tabu search instead, and so do instances whose first ``params.free_dives`` dives
+       all fail.
 
     The search stops at the time limit, after ``max_dives`` dives, or when the incumbent
     meets the bound. The returned assignment is re-checked with `check_assignment`.
@@ -215,8 +217,8 @@ def solve_gap_heuristic(
     info["first_search_objective"] = sign * ub if math.isfinite(ub) else math.nan
     info["t_first_search"] = time.perf_counter() - t0
 
-    # 2. bounds (the exact Lagrangian only where dives will use it)
-    dives_pay = not on_core and model.knapsack_ready() and model.knapsack_cells() <= prm.dive_cells
+    # 2. bounds (the exact Lagrangian only where the dives use it)
+    dives_pay = model.knapsack_ready() and (not on_core or model.knapsack_cells() <= prm.dive_cells)
     lag, u = price_bound, np.zeros(0)
     if dives_pay:
         lag, u, lag_its = lagrangian_bound(
@@ -287,6 +289,9 @@ def solve_gap_heuristic(
                     free_failures += 1
                     if target < ub:
                         delta *= 1.3
+                    if successes == 0 and free_failures >= prm.free_dives:
+                        dives_pay = False  # the dives do not reach: the tabu search has the rest
+                        break
                 continue
             successes += 1
             cost_d = float(model.cand_cost[sel_d].sum())
@@ -295,7 +300,7 @@ def solve_gap_heuristic(
                 delta = max(0.5 * prm.dive_delta, delta / 1.3)
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
-    elif left() > 0:
+    if not (dives_pay and lag > -math.inf) and left() > 0:
         rounds = max_dives if max_dives is not None else 1
         its_total = None if time_limit is not None else rounds * 20 * n
         sel_t, cost_t, its_t, _ = tabu_search(
