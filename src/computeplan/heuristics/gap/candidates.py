@@ -248,8 +248,13 @@ class HeuristicParams:
         Above this many knapsack cells per Lagrangian iteration (`knapsack_cells`), the
         search runs on the core of each job's ``core_size`` candidates of smallest priced
         reduced cost instead of on all candidates.
+    core_jobs : int
+        Instances with more jobs than this are searched on their core too.
     core_size : int
         Candidates per job kept in that core.
+    core_search : SearchParams
+        Tabu-search tuning on the core: a narrower swap window (more, cheaper
+        iterations) and earlier restarts than on small instances.
     dive_cells : int
         Above this many knapsack cells of the core, Lagrangian dives are too slow to
         pay off and the tabu search has the time.
@@ -272,7 +277,9 @@ class HeuristicParams:
     lns_sideways: float = 0.3
     price_iterations: int = 3000
     core_cells: int = 1_700_000
+    core_jobs: int = 300
     core_size: int = 3
+    core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
     dive_cells: int = 1_000_000
 
 

@@ -84,11 +84,12 @@ def solve_gap_heuristic(
     Phases (all times are shares of ``time_limit``):
 
     0. capacity prices (`price_multipliers`): a bound close to the LP bound at little
-       cost. On large instances (more than ``params.core_cells`` knapsack cells) the
-       search then runs on the core of every job's few candidates of smallest priced
-       reduced cost;
+       cost. On large instances (more than ``params.core_cells`` knapsack cells or
+       ``params.core_jobs`` jobs) the search then runs on the core of every job's few
+       candidates of smallest priced reduced cost, with ``params.core_search``;
     1. regret-greedy constructions (one of them on the prices) and a short tabu search
-       from the best one;
+       from the best one (on the core: from every job's cheapest priced candidate, the
+       construction being the fallback when that search meets no feasible assignment);
     2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks; on
        the core it guides the dives but bounds the core only) and, optionally, the
        LP-relaxation bound from HiGHS (skipped on the core, where the price bound stands
@@ -98,8 +99,8 @@ def solve_gap_heuristic(
        by the tabu search restricted to the candidates that reduced-cost fixing keeps.
        Instances the knapsack machinery does not cover (fractional weights), or whose
        core's knapsacks are too large for dives to pay off (``params.dive_cells``), run the
-       tabu search instead, and so do instances whose first ``params.free_dives`` dives
-       all fail.
+       tabu search instead, and so do instances on which no dive succeeds (free dives,
+       then as many neighbourhood dives).
 
     The search stops at the time limit, after ``max_dives`` dives, or when the incumbent
     meets the bound. The returned assignment is re-checked with `check_assignment`.
@@ -189,31 +190,37 @@ def solve_gap_heuristic(
         ub0 = float(model.cand_cost[greedy].sum()) if _excess(model, greedy) == 0.0 else crude_ub
         price_bound, prices, price_sel, price_its = price_multipliers(model, ub0, prm.price_iterations)
         info["price_iterations"] = float(price_its)
-        if model.knapsack_ready() and model.knapsack_cells() > prm.core_cells:
+        large = model.knapsack_cells() > prm.core_cells or n > prm.core_jobs
+        if model.knapsack_ready() and large:
             model, index = core_model(model, prices, prm.core_size)
             price_sel = index[price_sel]  # each item's cheapest priced candidate is in the core
             on_core = True
         info["t_prices"] = time.perf_counter() - t0
 
-    # 1. constructions (least overloaded, then cheapest) and a first tabu search; on the
-    # core, the priced selection (near the LP optimum, slightly overloaded) instead
-    starts = [price_sel] if on_core and np.all(price_sel >= 0) else _constructions(model, prices)
+    # 1. constructions (least overloaded, then cheapest; repaired when overloaded) and a
+    # first tabu search, which on the core starts from the priced selection instead (near
+    # the LP optimum, slightly overloaded), the construction being the fallback
+    starts = _constructions(model, prices)
     scored = sorted(
         (_excess(model, s), float(model.cand_cost[s].sum()), k) for k, s in enumerate(starts)
     )
-    start = starts[scored[0][2]]
-    if scored[0][0] > 0 and not on_core:
-        start = np.asarray(
+    built = starts[scored[0][2]]
+    if scored[0][0] > 0:
+        built = np.asarray(
             kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
                            model.use_res, model.use_amt, model.feasibility_caps(),
-                           model.agent_cand(), start, _REPAIR_WORK),
+                           model.agent_cand(), built, _REPAIR_WORK),
             dtype=np.int64,
         )
-    repaired = _excess(model, start) == 0.0
-    info["construction_objective"] = sign * float(model.cand_cost[start].sum()) if repaired else math.nan
+    repaired = _excess(model, built) == 0.0
+    info["construction_objective"] = sign * float(model.cand_cost[built].sum()) if repaired else math.nan
+    start = price_sel if on_core and np.all(price_sel >= 0) else built
+    search = prm.core_search if on_core else prm.search
     first_its = prm.start_iterations if prm.start_iterations is not None else 50 * n
     best, ub, n_its, _ = tabu_search(model, start, time_limit=prm.start_share * budget,
-                                     iteration_limit=first_its, seed=seed, params=prm.search)
+                                     iteration_limit=first_its, seed=seed, params=search)
+    if not math.isfinite(ub) and repaired:
+        best, ub = built, float(model.cand_cost[built].sum())
     info["first_search_objective"] = sign * ub if math.isfinite(ub) else math.nan
     info["t_first_search"] = time.perf_counter() - t0
 
@@ -258,11 +265,13 @@ def solve_gap_heuristic(
         scale = max(abs(lag), 1.0)
         n_free_found = free_failures = 0
         k_agents = max(2, math.ceil(prm.lns_agent_share * problem.m))
+        # free dives may keep failing on the core (its root bound is not the problem's)
+        free_cap = (1 if on_core else 4) * prm.free_dives
         while (ub > bound_min + 1e-9 and left() > 0
                and (max_dives is None or dives < max_dives)):
             # free dives until a few solutions are known (or keep failing once one is)
             free_dive = not math.isfinite(ub) or (
-                n_free_found < prm.free_dives and free_failures < 4 * prm.free_dives
+                n_free_found < prm.free_dives and free_failures < free_cap
             )
             sideways = False
             if free_dive:
@@ -289,9 +298,9 @@ def solve_gap_heuristic(
                     free_failures += 1
                     if target < ub:
                         delta *= 1.3
-                    if successes == 0 and free_failures >= prm.free_dives:
-                        dives_pay = False  # the dives do not reach: the tabu search has the rest
-                        break
+                if successes == 0 and dives >= free_cap + prm.free_dives:
+                    dives_pay = False  # the dives do not reach: the tabu search has the rest
+                    break
                 continue
             successes += 1
             cost_d = float(model.cand_cost[sel_d].sum())
@@ -305,7 +314,7 @@ def solve_gap_heuristic(
         its_total = None if time_limit is not None else rounds * 20 * n
         sel_t, cost_t, its_t, _ = tabu_search(
             model, best if math.isfinite(ub) else start, time_limit=max(left(), 0.0),
-            iteration_limit=its_total, seed=seed + 1, target=bound_min, params=prm.search,
+            iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
         if cost_t < ub:
