@@ -118,7 +118,8 @@ def solve_gap_heuristic(
     max_dives : int, optional
         Number of Lagrangian dives (or of tabu-search rounds on instances without dives).
     lp_bound : bool
-        Also compute the LP-relaxation bound with HiGHS (reported as ``lp_bound``).
+        Also compute the LP-relaxation bound with HiGHS (reported as ``lp_bound``), except
+        on instances searched on their core.
     params : HeuristicParams, optional
 
     Returns
@@ -184,6 +185,7 @@ def solve_gap_heuristic(
     crude_ub = float(np.add.reduceat(np.abs(model.cand_cost), model.item_ptr[:-1]).sum())
     price_bound = -math.inf
     prices: FloatArray | None = None
+    price_sel = np.zeros(0, dtype=np.int64)
     on_core = False
     if simple:
         greedy = regret_greedy(model, 0.0, 1.0 / np.maximum(model.capacity, 1e-12), repair=False)
@@ -214,7 +216,7 @@ def solve_gap_heuristic(
         )
     repaired = _excess(model, built) == 0.0
     info["construction_objective"] = sign * float(model.cand_cost[built].sum()) if repaired else math.nan
-    start = price_sel if on_core and np.all(price_sel >= 0) else built
+    start = price_sel if on_core and price_sel.size == n and np.all(price_sel >= 0) else built
     search = prm.core_search if on_core else prm.search
     first_its = prm.start_iterations if prm.start_iterations is not None else 50 * n
     best, ub, n_its, _ = tabu_search(model, start, time_limit=prm.start_share * budget,
