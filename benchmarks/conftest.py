@@ -7,7 +7,7 @@ needs them skips when they are absent.
 Options::
 
     --gap-time SECONDS     time limit per Yagiura instance and method (default 10)
-    --gap-large            also the large type-C instances (400 to 1600 jobs)
+    --gap-large            also the large C, D and E instances (400 to 1600 jobs)
     --gap-instances LIST   comma-separated instance names, e.g. d05100,e10200
     --gap-seed N           seed of the heuristic (default 0)
     --gap-summary PATH     also write the comparison table as CSV
@@ -27,6 +27,7 @@ import pytest
 DE_SMALL = [f"{t}{m:02d}{n}" for t in "de" for n in (100, 200) for m in (5, 10, 20)]
 C_SMALL = [f"c{m:02d}{n}" for n in (100, 200) for m in (5, 10, 20)]
 C_LARGE = ["c10400", "c20400", "c40400", "c15900", "c30900", "c60900", "c201600", "c401600", "c801600"]
+DE_LARGE = [f"{t}{s}" for t in "de" for s in ("40400", "30900", "60900", "201600", "401600", "801600")]
 
 
 def gap_dir() -> Path:
@@ -40,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gap-time", type=float, default=10.0,
                     help="time limit per Yagiura instance and method, seconds (default 10)")
     group.addoption("--gap-large", action="store_true", default=False,
-                    help="also run the large type-C instances (400 to 1600 jobs)")
+                    help="also run the large C, D and E instances (400 to 1600 jobs)")
     group.addoption("--gap-instances", default=None,
                     help="comma-separated Yagiura instance names to run (default: D, E and C up to 200 jobs)")
     group.addoption("--gap-seed", type=int, default=0, help="seed of the heuristic (default 0)")
@@ -54,7 +55,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if chosen:
             names = [s.strip() for s in chosen.split(",") if s.strip()]
         else:
-            names = DE_SMALL + C_SMALL + (C_LARGE if config.getoption("--gap-large") else [])
+            names = DE_SMALL + C_SMALL + (C_LARGE + DE_LARGE if config.getoption("--gap-large") else [])
         cases = [(name, method) for name in names for method in ("heuristic", "milp")]
         metafunc.parametrize("yagiura_case", cases, ids=[f"{n}-{m}" for n, m in cases])
 
@@ -105,6 +106,22 @@ def _fmt(x: Any, spec: str) -> str:
     return format(x, spec) if isinstance(x, float) and math.isfinite(x) else "-"
 
 
+# the summary's groups: type and number of jobs (the name's digits after the agents)
+_SIZES = (("100-200", ("100", "200")), ("400", ("400",)), ("900", ("900",)), ("1600", ("1600",)))
+_GROUPS = [(f"{t.upper()} {label}", t, sizes) for t in "cde" for label, sizes in _SIZES] + [
+    (f"{t.upper()} all", t, ()) for t in "cde"] + [("all", "", ())]
+
+
+def _stats(pairs: list[tuple[dict[str, Any], dict[str, Any]]], k: int) -> str:
+    """Mean and worst gap to the reference over one method's runs of a group, and how many
+    ended feasible."""
+    gaps = [p[k]["gap_to_reference_pct"] for p in pairs
+            if p[k] and math.isfinite(p[k]["gap_to_reference_pct"])]
+    mean = sum(gaps) / len(gaps) if gaps else math.nan
+    worst = max(gaps) if gaps else math.nan
+    return f"mean {mean:7.3f} % worst {worst:7.3f} % ({len(gaps)}/{len(pairs)} feasible)"
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     rows = _REPORT.rows
     if not rows:
@@ -127,17 +144,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"{_fmt(g.get('seconds'), '5.1f'):>5}"
         )
         table.append((name, ref, h, g))
-    for label, prefix in (("D", "d"), ("E", "e"), ("C", "c"), ("all", "")):
-        sel = [(h, g) for name, _ref, h, g in table if name.startswith(prefix)]
+    for label, prefix, sizes in _GROUPS:
+        sel = [(h, g) for name, _ref, h, g in table
+               if name.startswith(prefix) and (not sizes or name[3:] in sizes)]
         if not sel:
             continue
-        hs = [h["gap_to_reference_pct"] for h, _ in sel if h and math.isfinite(h["gap_to_reference_pct"])]
-        gs = [g["gap_to_reference_pct"] for _, g in sel if g and math.isfinite(g["gap_to_reference_pct"])]
-        tr.write_line(
-            f"mean {label:<4} heuristic {sum(hs) / len(hs) if hs else math.nan:7.3f} % "
-            f"({len(hs)}/{len(sel)} feasible) | HiGHS {sum(gs) / len(gs) if gs else math.nan:7.3f} % "
-            f"({len(gs)}/{len(sel)} feasible)"
-        )
+        tr.write_line(f"{label:<14} heuristic {_stats(sel, 0)} | HiGHS {_stats(sel, 1)}")
     path = config.getoption("--gap-summary")
     if path:
         keys = ["instance", "method", "reference", "objective", "gap_to_reference_pct", "bound",

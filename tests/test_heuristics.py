@@ -19,10 +19,13 @@ from support import require_data, shared_dir
 
 from computeplan.heuristics import (
     CandidateModel,
+    HeuristicParams,
     candidates_from_gap,
+    core_model,
     lagrangian_bound,
     lagrangian_dive,
     lagrangian_forced_bounds,
+    price_multipliers,
     regret_greedy,
     solve_gap_heuristic,
     tabu_search,
@@ -32,6 +35,7 @@ from computeplan.heuristics.gap import kernels
 from computeplan.heuristics.gap.problem import (
     GapProblem,
     check_assignment,
+    gap_lp_bound,
     gap_objective,
     read_orlib_gap,
     solve_gap_milp,
@@ -238,6 +242,66 @@ def test_heuristic_on_orlib_problems(name: str, sense: str) -> None:
         assert res.objective <= 1.01 * exact.objective
         assert res.bound - 1e-9 <= exact.objective <= res.objective
         assert res.lagrangian_bound is not None and res.lagrangian_bound <= exact.objective + 1e-9
+
+
+# ----------------------------------------------------------------------------- large instances
+
+
+def test_price_bound_approaches_the_lp_bound_from_below() -> None:
+    p = random_gap(21, 6, 80)
+    model = candidates_from_gap(p)
+    lp = gap_lp_bound(p)
+    bound, prices, sel, its = price_multipliers(model, 1e5, max_iter=3000)
+    assert bound <= lp + 1e-6, "the capacity-price bound never exceeds the LP bound"
+    assert bound >= lp - 0.002 * abs(lp), "and comes within 0.2 % of it"
+    assert its <= 3000 and np.all(prices >= 0)
+    # the selection is every job's cheapest candidate at the prices
+    priced = model.cand_cost + prices[model.cand_agent] * model.use_amt
+    for i in range(p.n):
+        lo, hi = model.item_ptr[i], model.item_ptr[i + 1]
+        assert priced[sel[i]] == pytest.approx(priced[lo:hi].min())
+
+
+def test_core_keeps_each_jobs_cheapest_priced_candidates() -> None:
+    p = random_gap(4, 5, 30)
+    model = candidates_from_gap(p)
+    prices = np.array([0.0, 1.0, 2.0, 0.5, 3.0])
+    core, index = core_model(model, prices, 2)
+    priced = model.cand_cost + prices[model.cand_agent] * model.use_amt
+    for i in range(p.n):
+        lo, hi = model.item_ptr[i], model.item_ptr[i + 1]
+        kept = [c for c in range(lo, hi) if index[c] >= 0]
+        assert len(kept) == min(2, hi - lo)
+        dropped = [priced[c] for c in range(lo, hi) if index[c] < 0]
+        assert all(priced[c] <= min(dropped, default=np.inf) for c in kept)
+        assert [core.cand_agent[index[c]] for c in kept] == [model.cand_agent[c] for c in kept]
+
+
+def test_search_on_the_core_is_deterministic_and_bounded() -> None:
+    p = random_gap(6, 6, 80)
+    prm = HeuristicParams(core_cells=0)  # every instance is searched on its core
+    a = solve_gap_heuristic(p, time_limit=None, max_dives=10, seed=2, lp_bound=False, params=prm)
+    b = solve_gap_heuristic(p, time_limit=None, max_dives=10, seed=2, lp_bound=False, params=prm)
+    assert a.assignment.tolist() == b.assignment.tolist() and a.objective == b.objective
+    exact = solve_gap_milp(p, time_limit=60)
+    assert a.feasible and check_assignment(p, a.assignment) == []
+    # the bound comes from the prices (the core's own bound would not hold for the problem)
+    assert exact.status == "optimal"
+    assert a.bound <= exact.objective + 1e-9 <= a.objective + 2e-9
+    assert a.objective <= 1.02 * exact.objective
+
+
+def test_quality_on_a_400_job_type_d_instance() -> None:
+    """Yagiura d40400 (40 agents, 400 jobs, the hard type): searched on its core, with an
+    iteration budget instead of seconds, within 0.5 % of the best known value."""
+    path = require_data(GAP_DIR / "yagiura" / "d40400")
+    p = read_orlib_gap(path)
+    best_known = 24356.0  # reference.csv (best known, lower bound 24350)
+    prm = HeuristicParams(lagrangian_iterations=200, start_iterations=4000)
+    res = solve_gap_heuristic(p, time_limit=None, max_dives=12, seed=0, lp_bound=False, params=prm)
+    assert res.feasible and check_assignment(p, res.assignment) == []
+    assert res.bound <= 24350.0 <= res.objective
+    assert res.objective <= 1.005 * best_known, f"{res.objective} is more than 0.5 % above {best_known}"
 
 
 # ----------------------------------------------------------------------------- properties

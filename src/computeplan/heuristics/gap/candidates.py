@@ -42,6 +42,14 @@ class CandidateModel:
     capacity: FloatArray
     n_agents: int
 
+    def knapsack_cells(self) -> int:
+        """Dynamic-programming cells of one exact Lagrangian iteration: the sum over
+        resources of (candidates on it) x (capacity + 1), the work that makes the root
+        bound and the dives slow on large instances."""
+        _simple, cres, _camt = self.simple_uses()
+        group = np.bincount(cres[cres >= 0], minlength=self.n_res)
+        return int(np.sum(group * (np.floor(np.maximum(self.capacity, 0.0)) + 1.0)))
+
     @property
     def n_items(self) -> int:
         return int(self.item_ptr.size - 1)
@@ -164,7 +172,8 @@ class SearchParams:
     kick_fraction : float
         Share of items moved at random on a restart without two elite solutions.
     swap_budget : int
-        Swap evaluations per iteration (a rotating window of items when exceeded).
+        Items scanned per iteration as swap partners (a rotating window of first items
+        when a full pass would scan more).
     top_l : int
         Number of best shifts used as first steps of two-step ejection chains.
     elite_size : int
@@ -233,6 +242,22 @@ class HeuristicParams:
         Share of agents (at least 2) whose jobs an agents neighbourhood frees.
     lns_sideways : float
         Probability that a neighbourhood dive accepts a new solution of equal cost.
+    price_iterations : int
+        Subgradient iterations of the capacity prices (`price_multipliers`).
+    core_cells : int
+        Above this many knapsack cells per Lagrangian iteration (`knapsack_cells`), the
+        search runs on the core of each job's ``core_size`` candidates of smallest priced
+        reduced cost instead of on all candidates.
+    core_jobs : int
+        Instances with more jobs than this are searched on their core too.
+    core_size : int
+        Candidates per job kept in that core.
+    core_search : SearchParams
+        Tabu-search tuning on the core: a narrower swap window (more, cheaper
+        iterations) and earlier restarts than on small instances.
+    dive_cells : int
+        Above this many knapsack cells of the core, Lagrangian dives are too slow to
+        pay off and the tabu search has the time.
     """
 
     search: SearchParams = field(default_factory=SearchParams)
@@ -250,6 +275,12 @@ class HeuristicParams:
     lns_agent_prob: float = 0.5
     lns_agent_share: float = 0.3
     lns_sideways: float = 0.3
+    price_iterations: int = 3000
+    core_cells: int = 1_700_000
+    core_jobs: int = 300
+    core_size: int = 3
+    core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
+    dive_cells: int = 1_000_000
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -381,6 +412,40 @@ def lagrangian_dive(
     return (np.asarray(sel, dtype=np.int64) if ok else None), int(steps)
 
 
+def price_multipliers(
+    model: CandidateModel, upper_bound: float, max_iter: int = 3000
+) -> tuple[float, FloatArray, IntArray, int]:
+    """Lagrangian bound relaxing the capacities; ``(bound, prices, selection, iterations)``.
+
+    One price per resource, by subgradient optimisation; the best bound approaches the LP
+    bound from below (always a valid lower bound) at ``O(candidates)`` per iteration, so
+    it stays cheap where the exact knapsack bound of `lagrangian_bound` does not. The
+    selection is every item's cheapest candidate at the best prices (often overloaded).
+    Needs every candidate to use at most one resource.
+    """
+    simple, cres, camt = model.simple_uses()
+    if not simple:
+        raise ValueError("price_multipliers: every candidate must use at most one resource")
+    bound, v, sel, its = kernels.price_lagrangian(
+        model.item_ptr, model.cand_cost, cres, camt, model.capacity, float(upper_bound),
+        int(max_iter), np.zeros(model.n_res),
+    )
+    return float(bound), np.asarray(v), np.asarray(sel, dtype=np.int64), int(its)
+
+
+def core_model(model: CandidateModel, prices: FloatArray, size: int) -> tuple[CandidateModel, IntArray]:
+    """The core: each item's ``size`` candidates of smallest priced reduced cost
+    (``cost + price . usage``, minus the item's smallest); ``(core, index)`` as in
+    `CandidateModel.restrict`. The core's optimum is an upper bound only."""
+    _simple, cres, camt = model.simple_uses()
+    priced = model.cand_cost + np.where(cres >= 0, np.asarray(prices)[np.maximum(cres, 0)], 0.0) * camt
+    item = model.cand_item()
+    order = np.lexsort((priced, item))  # by item, then priced cost
+    rank = np.empty(model.n_cands, dtype=np.int64)
+    rank[order] = np.arange(model.n_cands) - model.item_ptr[item[order]]
+    return model.restrict(rank < max(int(size), 1))
+
+
 _WARM = False
 
 
@@ -416,6 +481,7 @@ def warm_up() -> None:
                              False, 10.0, 5, 1.0, u, 2.0)
     lagrangian_forced_bounds(model, u)
     lagrangian_dive(model, u, 100.0)
+    price_multipliers(model, 10.0, max_iter=5)
     _WARM = True
 
 

@@ -31,7 +31,10 @@ The kernels are:
                        the bound with each candidate forced in (reduced-cost fixing),
                        from forward and backward knapsack tables,
 ``lagrangian_dive``    a solution below a target by repeated Lagrangian-regret fixing,
-                       re-solving the relaxation of the free items after each step.
+                       re-solving the relaxation of the free items after each step,
+``price_lagrangian``   Lagrangian relaxation of the capacities (one price per resource),
+                       whose maximum is the LP bound: cheap on large instances, and its
+                       prices give a start and the core of candidates worth searching.
 
 Kernels that draw random numbers seed NumPy's generator inside nopython code, so a run
 is reproducible for a seed; those with a time limit read the clock through an
@@ -478,7 +481,8 @@ def tabu_search(
     all weights shrink. Each iteration makes the best admissible move among
 
     * shift: one item to another candidate;
-    * swap: items i (agent a) and j (agent b) exchange agents;
+    * swap: items i (agent a) and j (agent b) exchange agents, found through the agents
+      of i's own candidates (so restricting the candidates shrinks this neighbourhood);
     * ejection chain of length two: item i to agent b, which ejects some j of b to any
       other agent; first steps are the best few shifts of the iteration;
 
@@ -631,56 +635,61 @@ def tabu_search(
                         b_i = i
                         b_c = cn
         work += n_cand
-        # swaps (a budgeted, rotating window of first items when n is large)
-        n_first = n
-        if swap_budget > 0 and n * n > 2 * swap_budget:
-            n_first = max(1, min(n, (2 * swap_budget) // n))
-        for s in range(n_first):
+        # swaps: item i (agent ai) with an item j of another agent b on which i has a
+        # candidate, when j has one on ai; items in a rotating window, each pair once
+        swap_work = 0
+        s = 0
+        full = True
+        while s < n:
+            if swap_budget > 0 and swap_work >= swap_budget:
+                full = False
+                break
             i = (swap_start + s) % n
+            s += 1
             co_i = sel[i]
             ai = cand_agent[co_i]
-            for j in range(i + 1 if n_first == n else 0, n):
-                if j == i:
+            for cn_i in range(item_ptr[i], item_ptr[i + 1]):
+                b = cand_agent[cn_i]
+                if b == ai:
                     continue
-                co_j = sel[j]
-                aj = cand_agent[co_j]
-                if aj == ai:
-                    continue
-                cn_i = agent_cand[i, aj]
-                cn_j = agent_cand[j, ai]
-                if cn_i < 0 or cn_j < 0:
-                    continue
-                dc = cand_cost[cn_i] - cand_cost[co_i] + cand_cost[cn_j] - cand_cost[co_j]
-                if mode == 0:
-                    dp, de = _pair_delta0(co_i, cn_i, co_j, cn_j, cres, camt, load, cap, w)
-                elif mode == 1:
-                    dp, de = _delta_simple(co_i, cn_i, co_j, cn_j, cres, camt, load, cap, w)
-                else:
-                    stamp += 1
-                    dp, de = _delta_general(co_i, cn_i, co_j, cn_j, use_ptr, use_res, use_amt,
-                                            load, cap, w, dl, mark, touched, stamp)
-                val = dc + dp
-                if tabu[cn_i] > it or tabu[cn_j] > it:
-                    if not (excess + de <= 1e-12 and cost + dc < best_cost - 1e-9):
+                swap_work += count[b]
+                for q in range(count[b]):
+                    j = members[b, q]
+                    cn_j = agent_cand[j, ai]
+                    if cn_j < 0:
                         continue
-                if val < bv - 1e-12:
-                    bv = val
-                    ties = 1
-                    b_kind = 1
-                    b_i = i
-                    b_c = cn_i
-                    b_j = j
-                    b_cj = cn_j
-                elif val <= bv + 1e-12:
-                    ties += 1
-                    if np.random.random() * ties < 1.0:
+                    co_j = sel[j]
+                    dc = cand_cost[cn_i] - cand_cost[co_i] + cand_cost[cn_j] - cand_cost[co_j]
+                    if mode == 0:
+                        dp, de = _pair_delta0(co_i, cn_i, co_j, cn_j, cres, camt, load, cap, w)
+                    elif mode == 1:
+                        dp, de = _delta_simple(co_i, cn_i, co_j, cn_j, cres, camt, load, cap, w)
+                    else:
+                        stamp += 1
+                        dp, de = _delta_general(co_i, cn_i, co_j, cn_j, use_ptr, use_res, use_amt,
+                                                load, cap, w, dl, mark, touched, stamp)
+                    val = dc + dp
+                    if tabu[cn_i] > it or tabu[cn_j] > it:
+                        if not (excess + de <= 1e-12 and cost + dc < best_cost - 1e-9):
+                            continue
+                    if val < bv - 1e-12:
+                        bv = val
+                        ties = 1
                         b_kind = 1
                         b_i = i
                         b_c = cn_i
                         b_j = j
                         b_cj = cn_j
-            work += n
-        swap_start = (swap_start + n_first) % n
+                    elif val <= bv + 1e-12:
+                        ties += 1
+                        if np.random.random() * ties < 1.0:
+                            b_kind = 1
+                            b_i = i
+                            b_c = cn_i
+                            b_j = j
+                            b_cj = cn_j
+        work += swap_work
+        swap_start = 0 if full else (swap_start + s) % n
         # two-step ejection chains from the best shifts
         for k in range(top_l):
             if topv[k] == INF:
@@ -1291,3 +1300,71 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
         if fixed_now == 0:
             return fixed, False, steps
     return fixed, True, steps
+
+
+@njit(cache=True)
+def price_lagrangian(item_ptr, cand_cost, cres, camt, cap, ub, max_iter, v0):
+    """Lagrangian bound relaxing the capacities: ``L(v) = sum_i min_c (cost_c + v_r(c) camt_c)
+    - sum_r v_r cap_r`` over prices ``v >= 0``, by subgradient optimisation (Polyak steps
+    towards ``ub``, factor halved after 20 iterations without progress).
+
+    The maximum over ``v`` equals the LP-relaxation bound. Returns ``(best_bound, best_v,
+    sel, iterations)`` where ``sel`` is every item's cheapest candidate at ``best_v``.
+    """
+    n = item_ptr.shape[0] - 1
+    R = cap.shape[0]
+    v = v0.copy()
+    best_v = v.copy()
+    best = -INF
+    g = np.zeros(R)
+    sel = np.empty(n, dtype=np.int64)
+    best_sel = np.empty(n, dtype=np.int64)
+    lam = 2.0
+    no_gain = 0
+    it = 0
+    while it < max_iter:
+        it += 1
+        L = 0.0
+        for r in range(R):
+            L -= v[r] * cap[r]
+            g[r] = -cap[r]
+        for i in range(n):
+            bc = -1
+            bvl = INF
+            for c in range(item_ptr[i], item_ptr[i + 1]):
+                r = cres[c]
+                val = cand_cost[c] + (v[r] * camt[c] if r >= 0 else 0.0)
+                if val < bvl:
+                    bvl = val
+                    bc = c
+            sel[i] = bc
+            L += bvl
+            if cres[bc] >= 0:
+                g[cres[bc]] += camt[bc]
+        if L > best + 1e-9:
+            if L > best + 1e-6 * max(1.0, abs(best)):
+                no_gain = 0
+            else:
+                no_gain += 1
+            best = L
+            best_v[:] = v
+            best_sel[:] = sel
+        else:
+            no_gain += 1
+        norm = 0.0
+        for r in range(R):
+            if v[r] <= 0.0 and g[r] < 0.0:
+                g[r] = 0.0  # projected: a free capacity cannot lower a zero price
+            norm += g[r] * g[r]
+        if norm <= 1e-12:
+            break  # complementary and feasible: L is the LP optimum
+        if no_gain >= 20:
+            lam *= 0.5
+            no_gain = 0
+            if lam < 1e-5:
+                break
+        target = ub if ub > L + 1e-6 * max(1.0, abs(L)) else L + 1e-3 * max(1.0, abs(L))
+        step = lam * (target - L) / norm
+        for r in range(R):
+            v[r] = max(0.0, v[r] + step * g[r])
+    return best, best_v, best_sel, it

@@ -17,9 +17,11 @@ from computeplan.heuristics.gap.candidates import (
     SearchParams,
     _excess,
     candidates_from_gap,
+    core_model,
     lagrangian_bound,
     lagrangian_dive,
     lagrangian_forced_bounds,
+    price_multipliers,
     regret_greedy,
     tabu_search,
     warm_up,
@@ -41,9 +43,11 @@ __all__ = [
     "HeuristicParams",
     "SearchParams",
     "candidates_from_gap",
+    "core_model",
     "lagrangian_bound",
     "lagrangian_dive",
     "lagrangian_forced_bounds",
+    "price_multipliers",
     "regret_greedy",
     "solve_gap_heuristic",
     "tabu_search",
@@ -51,16 +55,19 @@ __all__ = [
 ]
 
 
-def _constructions(model: CandidateModel) -> list[IntArray]:
+def _constructions(model: CandidateModel, prices: FloatArray | None) -> list[IntArray]:
     caps = np.maximum(model.capacity, 1e-12)
     mean_cost = float(np.mean(np.abs(model.cand_cost))) or 1.0
     frac_price = 1.0 / caps
-    return [
+    starts = [
         regret_greedy(model, 1.0, None, repair=False),
         regret_greedy(model, 0.0, frac_price, repair=False),
         regret_greedy(model, 1.0, mean_cost * frac_price, repair=False),
         regret_greedy(model, 1.0, 0.25 * mean_cost * frac_price, repair=False),
     ]
+    if prices is not None:
+        starts.append(regret_greedy(model, 1.0, prices, repair=False))
+    return starts
 
 
 def solve_gap_heuristic(
@@ -76,14 +83,24 @@ def solve_gap_heuristic(
 
     Phases (all times are shares of ``time_limit``):
 
-    1. regret-greedy constructions and a short tabu search from the best one;
-    2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks) and,
-       optionally, the LP-relaxation bound from HiGHS;
+    0. capacity prices (`price_multipliers`): a bound close to the LP bound at little
+       cost. On large instances (more than ``params.core_cells`` knapsack cells or
+       ``params.core_jobs`` jobs) the search then runs on the core of every job's few
+       candidates of smallest priced reduced cost, with ``params.core_search``;
+    1. regret-greedy constructions (one of them on the prices) and a short tabu search
+       from the best one (on the core: from every job's cheapest priced candidate, the
+       construction being the fallback when that search meets no feasible assignment);
+    2. the root Lagrangian bound (assignment constraints relaxed, exact knapsacks; on
+       the core it guides the dives but bounds the core only) and, optionally, the
+       LP-relaxation bound from HiGHS (skipped on the core, where the price bound stands
+       in for it);
     3. Lagrangian dives: repeated randomised fixing guided by the Lagrangian regret of
        each job, each aiming below the incumbent; every dive that succeeds is polished
        by the tabu search restricted to the candidates that reduced-cost fixing keeps.
-       Instances the knapsack machinery does not cover (fractional weights) run the
-       tabu search instead.
+       Instances the knapsack machinery does not cover (fractional weights), or whose
+       core's knapsacks are too large for dives to pay off (``params.dive_cells``), run the
+       tabu search instead, and so do instances on which no dive succeeds (free dives,
+       then as many neighbourhood dives).
 
     The search stops at the time limit, after ``max_dives`` dives, or when the incumbent
     meets the bound. The returned assignment is re-checked with `check_assignment`.
@@ -101,7 +118,8 @@ def solve_gap_heuristic(
     max_dives : int, optional
         Number of Lagrangian dives (or of tabu-search rounds on instances without dives).
     lp_bound : bool
-        Also compute the LP-relaxation bound with HiGHS (reported as ``lp_bound``).
+        Also compute the LP-relaxation bound with HiGHS (reported as ``lp_bound``), except
+        on instances searched on their core.
     params : HeuristicParams, optional
 
     Returns
@@ -121,6 +139,7 @@ def solve_gap_heuristic(
     info: dict[str, float] = {}
     model = candidates_from_gap(problem)
     n = model.n_items
+    simple = model.simple_uses()[0]
 
     def left() -> float:
         return budget - (time.perf_counter() - t0)
@@ -162,43 +181,71 @@ def solve_gap_heuristic(
         # some job fits on no agent at all
         return finish(None, math.inf, math.inf, None, None, 0, status="infeasible")
 
-    # 1. constructions (least overloaded, then cheapest) and a first tabu search
-    starts = _constructions(model)
+    # 0. capacity prices: a bound near the LP bound, a start, and the core on large instances
+    crude_ub = float(np.add.reduceat(np.abs(model.cand_cost), model.item_ptr[:-1]).sum())
+    price_bound = -math.inf
+    prices: FloatArray | None = None
+    price_sel = np.zeros(0, dtype=np.int64)
+    on_core = False
+    if simple:
+        greedy = regret_greedy(model, 0.0, 1.0 / np.maximum(model.capacity, 1e-12), repair=False)
+        ub0 = float(model.cand_cost[greedy].sum()) if _excess(model, greedy) == 0.0 else crude_ub
+        price_bound, prices, price_sel, price_its = price_multipliers(model, ub0, prm.price_iterations)
+        info["price_iterations"] = float(price_its)
+        large = model.knapsack_cells() > prm.core_cells or n > prm.core_jobs
+        if model.knapsack_ready() and large:
+            model, index = core_model(model, prices, prm.core_size)
+            price_sel = index[price_sel]  # each item's cheapest priced candidate is in the core
+            on_core = True
+        info["t_prices"] = time.perf_counter() - t0
+
+    # 1. constructions (least overloaded, then cheapest; repaired when overloaded) and a
+    # first tabu search, which on the core starts from the priced selection instead (near
+    # the LP optimum, slightly overloaded), the construction being the fallback
+    starts = _constructions(model, prices)
     scored = sorted(
         (_excess(model, s), float(model.cand_cost[s].sum()), k) for k, s in enumerate(starts)
     )
-    start = starts[scored[0][2]]
+    built = starts[scored[0][2]]
     if scored[0][0] > 0:
-        start = np.asarray(
+        built = np.asarray(
             kernels.repair(model.item_ptr, model.cand_agent, model.cand_cost, model.use_ptr,
                            model.use_res, model.use_amt, model.feasibility_caps(),
-                           model.agent_cand(), start, _REPAIR_WORK),
+                           model.agent_cand(), built, _REPAIR_WORK),
             dtype=np.int64,
         )
-    repaired = _excess(model, start) == 0.0
-    info["construction_objective"] = sign * float(model.cand_cost[start].sum()) if repaired else math.nan
+    repaired = _excess(model, built) == 0.0
+    info["construction_objective"] = sign * float(model.cand_cost[built].sum()) if repaired else math.nan
+    start = price_sel if on_core and price_sel.size == n and np.all(price_sel >= 0) else built
+    search = prm.core_search if on_core else prm.search
     first_its = prm.start_iterations if prm.start_iterations is not None else 50 * n
     best, ub, n_its, _ = tabu_search(model, start, time_limit=prm.start_share * budget,
-                                     iteration_limit=first_its, seed=seed, params=prm.search)
+                                     iteration_limit=first_its, seed=seed, params=search)
+    if not math.isfinite(ub) and repaired:
+        best, ub = built, float(model.cand_cost[built].sum())
     info["first_search_objective"] = sign * ub if math.isfinite(ub) else math.nan
     info["t_first_search"] = time.perf_counter() - t0
 
-    # 2. bounds
-    crude_ub = float(np.add.reduceat(np.abs(model.cand_cost), model.item_ptr[:-1]).sum())
-    lag, u, lag_its = lagrangian_bound(
-        model, ub if math.isfinite(ub) else crude_ub, max_iter=prm.lagrangian_iterations,
-        time_limit=prm.lagrangian_share * budget,
-    )
-    info["lagrangian_iterations"] = float(lag_its)
-    info["t_lagrangian"] = time.perf_counter() - t0
-    bound_min = lag
+    # 2. bounds (the exact Lagrangian only where the dives use it)
+    dives_pay = model.knapsack_ready() and (not on_core or model.knapsack_cells() <= prm.dive_cells)
+    lag, u = price_bound, np.zeros(0)
+    if dives_pay:
+        lag, u, lag_its = lagrangian_bound(
+            model, ub if math.isfinite(ub) else crude_ub, max_iter=prm.lagrangian_iterations,
+            time_limit=prm.lagrangian_share * budget,
+        )
+        info["lagrangian_iterations"] = float(lag_its)
+        info["t_lagrangian"] = time.perf_counter() - t0
+    # on the core the root bound holds for the core only: the prices bound the problem
+    valid_lag = price_bound if on_core else max(lag, price_bound)
+    bound_min = valid_lag
     lp: float | None = None
-    if lp_bound:
+    if lp_bound and not on_core:
         lp_value = gap_lp_bound(problem, time_limit=None if time_limit is None else 0.1 * budget)
         if not math.isnan(lp_value):
             lp = sign * lp_value
             if lp == math.inf:
-                return finish(None, math.inf, math.inf, lag, lp, n_its, status="infeasible")
+                return finish(None, math.inf, math.inf, valid_lag, lp, n_its, status="infeasible")
             bound_min = max(bound_min, lp)
         info["t_lp"] = time.perf_counter() - t0
     integral = bool(np.all(model.cand_cost == np.round(model.cand_cost)))
@@ -210,7 +257,7 @@ def solve_gap_heuristic(
 
     # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
-    if model.knapsack_ready() and lag > -math.inf:
+    if dives_pay and lag > -math.inf:
         lc_root, _ = lagrangian_forced_bounds(model, u)
         if integral:
             lc_root = np.ceil(lc_root - 1e-6)
@@ -220,11 +267,13 @@ def solve_gap_heuristic(
         scale = max(abs(lag), 1.0)
         n_free_found = free_failures = 0
         k_agents = max(2, math.ceil(prm.lns_agent_share * problem.m))
+        # free dives may keep failing on the core (its root bound is not the problem's)
+        free_cap = (1 if on_core else 4) * prm.free_dives
         while (ub > bound_min + 1e-9 and left() > 0
                and (max_dives is None or dives < max_dives)):
             # free dives until a few solutions are known (or keep failing once one is)
             free_dive = not math.isfinite(ub) or (
-                n_free_found < prm.free_dives and free_failures < 4 * prm.free_dives
+                n_free_found < prm.free_dives and free_failures < free_cap
             )
             sideways = False
             if free_dive:
@@ -251,6 +300,9 @@ def solve_gap_heuristic(
                     free_failures += 1
                     if target < ub:
                         delta *= 1.3
+                if successes == 0 and dives >= free_cap + prm.free_dives:
+                    dives_pay = False  # the dives do not reach: the tabu search has the rest
+                    break
                 continue
             successes += 1
             cost_d = float(model.cand_cost[sel_d].sum())
@@ -259,16 +311,16 @@ def solve_gap_heuristic(
                 delta = max(0.5 * prm.dive_delta, delta / 1.3)
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
-    elif left() > 0:
+    if not (dives_pay and lag > -math.inf) and left() > 0:
         rounds = max_dives if max_dives is not None else 1
         its_total = None if time_limit is not None else rounds * 20 * n
         sel_t, cost_t, its_t, _ = tabu_search(
             model, best if math.isfinite(ub) else start, time_limit=max(left(), 0.0),
-            iteration_limit=its_total, seed=seed + 1, target=bound_min, params=prm.search,
+            iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
         if cost_t < ub:
             best, ub = sel_t, cost_t
     info["dives"] = float(dives)
     info["successful_dives"] = float(successes)
-    return finish(best if math.isfinite(ub) else None, ub, bound_min, lag, lp, n_its)
+    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its)
