@@ -196,6 +196,9 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
                 continue
             raw = s.model_dump()
             for rest, v in site_edits[s.id].items():
+                if rest == "it_capacity_kw" and not v > 0 and s.halls > 0:
+                    raise UsageError(f"--vary: sites.{s.id}.it_capacity_kw: must be > 0 for a site with halls, "
+                                     f"got {v!r}")
                 if rest in _WHOLE or rest.startswith(("servers.", "build.servers_max.")):
                     if not float(v).is_integer():
                         raise UsageError(f"--vary: sites.{s.id}.{rest}: must be a whole number, got {v!r}")
