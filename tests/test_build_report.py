@@ -47,3 +47,13 @@ def test_report_has_a_build_section_and_chart():
     assert 'id="build"' in page and 'id="chart-build"' in page
     assert "+1 hall(s)" in page and "+50 servers" in page
     assert 'id="build"' not in build_report(computeplan.solve(TEACHING / "two-sites.yaml"))
+
+
+def test_tier_utilisation_counts_built_servers():
+    # build-short: 150 busy servers at site a (hyperscale) on 100 installed + 50 built
+    # (the instance's header): 150 / 150 = 1.0, not 150 / 100.
+    from computeplan.present.tables import tier_table
+
+    res = computeplan.solve(TEACHING / "build-short.yaml")
+    rows = tier_table(res).set_index("tier")
+    assert abs(rows.loc["hyperscale", "utilisation_of_used_pools"] - 1.0) < 1e-9

@@ -54,10 +54,13 @@ def tier_table(res: Result) -> pd.DataFrame:
     )
     g["pue"] = g["facility_kw"] / g["it_kw"].where(g["it_kw"] > 0)
     util = []
+    built = (res.extra.get("build") or {}).get("servers") or []  # built servers count as installed
     for tier in g.index:
-        rows = res.pools[res.pools["site"].isin(s.loc[s["tier"] == tier, "id"])] if not res.pools.empty else res.pools
+        ids = set(s.loc[s["tier"] == tier, "id"])
+        rows = res.pools[res.pools["site"].isin(ids)] if not res.pools.empty else res.pools
         busy = float(rows["busy_servers"].sum()) if not rows.empty else 0.0
         inst = float(rows["installed"].sum()) if not rows.empty else 0.0
+        inst += sum(float(b.get("new_servers") or 0.0) for b in built if b.get("site") in ids)
         util.append(busy / inst if inst > 0 else None)
     g["utilisation_of_used_pools"] = util
     return g.reset_index()
