@@ -1,7 +1,6 @@
 """The generator's time and build-out blocks: how long a year of hourly periods and the
 build options take to generate and write, and the 200-workload x 20-site build-out fleet
-(with a week of hours) solved end to end once the engine reads those fields (skipped
-before: the instance is then refused as invalid input).
+(with a week of hours) solved end to end.
 
 Run: ``pytest benchmarks/test_generate_bench.py --benchmark-only``.
 """
@@ -13,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import computeplan
-from computeplan.errors import InstanceError
 from computeplan.io.generate import generate_instance, write_instance
 
 
@@ -35,10 +33,7 @@ def test_write_year_of_hours_as_parquet(benchmark, tmp_path: Path):
 
 def test_solve_buildout_benchmark_fleet(benchmark):
     raw = generate_instance(200, 20, seed=1, hours=168, build=True)
-    try:
-        inst = computeplan.load_instance(raw)
-    except InstanceError as e:
-        pytest.skip(f"the engine does not read time/build fields yet: {str(e)[:200]}")
+    inst = computeplan.load_instance(raw)
     res = once(benchmark, lambda: computeplan.solve(inst, objective="cost", mip_gap=1e-3, time_limit=600))
     assert res.status in ("optimal", "feasible")
     assert computeplan.verify(inst, res) == []
