@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import computeplan
 from computeplan.io.generate import generate_instance, write_instance
 
