@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from computeplan.io.loader import load_instance
 from computeplan.io.schema import Instance
 from computeplan.model.targets import given
-from computeplan.plan.verify_build import check_build, reports_build
+from computeplan.plan.verify_build import Built, check_build, reports_build
 from computeplan.plan.verify_infeasible import check_infeasible_claim
 from computeplan.plan.verify_model import (
     OBJECTIVE_NAMES,
@@ -223,14 +223,14 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
     svs = site_views(inst)
     sites = {s.id: s for s in svs}
     share, busy = _check_assignments(inst, d, rd, sites)
-    tp = _timed(inst, d, rd, svs) if inst.time is not None else None
-    if tp is not None:
-        H = tp.horizon
     moved_to: dict[str, set[str]] = defaultdict(set)
     for a in _list(d, "assignments"):
         if isinstance(a, dict) and isinstance(a.get("share"), (int, float)) and a["share"] > 0:
             moved_to[str(a.get("site"))].add(str(a.get("workload")))
     built = check_build(inst, d, rd, sites, moved_to)
+    tp = _timed(inst, d, rd, svs, built) if inst.time is not None else None
+    if tp is not None:
+        H = tp.horizon
 
     # Pools: servers on are a decision, the rest is recomputed.
     on: dict[tuple[str, str], float] = {}
@@ -429,12 +429,12 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         rd.bad.append(f"objective.gap: reported {g}, recomputed (value - bound) / |value| = {want_gap}")
 
 
-def _timed(inst: Instance, d: dict[str, Any], rd: _Reader, svs: list[SiteView]) -> TimedPlan | None:
+def _timed(inst: Instance, d: dict[str, Any], rd: _Reader, svs: list[SiteView], built: Built) -> TimedPlan | None:
     """The plan per period (``time.dispatch``, ``time.servers_on``), checked, with its annual
     figures; the assignments must be its weighted means."""
     halls = {str(r["id"]): float(r["active_halls"]) for r in _list(d, "sites")
              if isinstance(r, dict) and isinstance(r.get("active_halls"), (int, float)) and "id" in r}
-    tp = timed_plan(inst, d, svs, halls, rd.bad)
+    tp = timed_plan(inst, d, svs, halls, rd.bad, built.new_servers)
     if tp is None:
         return None
     listed = set()

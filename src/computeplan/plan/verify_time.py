@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +59,9 @@ def cooling_k(inst: Instance, s: SiteView, facility: str, temp: float) -> float:
 
 
 def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: dict[str, float],
-               bad: list[str]) -> TimedPlan | None:
-    """Check the plan per period; return its annual figures (None if it cannot be read)."""
+               bad: list[str], new_servers: Callable[[str, str], float] | None = None) -> TimedPlan | None:
+    """Check the plan per period; return its annual figures (None if it cannot be read).
+    ``new_servers(site, hardware)`` gives the servers the plan builds in a pool (installed too)."""
     ax = time_axis(inst)
     T, w, H = ax.T, ax.weight.tolist(), ax.horizon
     tm = d.get("time")
@@ -147,10 +149,11 @@ def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: di
             it = 0.0
             for h, count in s.pools.items():
                 hw = inst.hardware[h]
+                installed = count + (new_servers(s.id, h) if new_servers is not None else 0.0)
                 b, n = busy.get((t, s.id, h), 0.0), on.get((t, s.id, h), 0.0)
-                if n < b / s.umax * (1 - REL) - 1e-9 or n > count * (1 + REL) + 1e-9:
+                if n < b / s.umax * (1 - REL) - 1e-9 or n > installed * (1 + REL) + 1e-9:
                     bad.append(f"pools[{s.id}/{h}]: period {t}: {n:.9g} servers on, outside "
-                               f"busy / umax = {b / s.umax:.9g} .. {count} installed")
+                               f"busy / umax = {b / s.umax:.9g} .. {installed:g} installed")
                 it += hw.idle_kw * n + (hw.peak_kw - hw.idle_kw) * b
                 extra = max(n - b / s.umax, 0.0)
                 extra = 0.0 if extra < 1e-7 * max(1.0, n) else extra
