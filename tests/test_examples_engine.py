@@ -173,14 +173,17 @@ def test_buildout_capital_cost_is_what_the_plan_builds(cost_plan):
     assert not set(moved["workload"]) & latency_bound  # only budget-free work goes west
 
 
-def test_buildout_budget_binds_and_costs(cost_plan):
-    raw, res = cost_plan
-    budget = 0.7 * res.indicators["capex_per_year"]
-    raw = copy.deepcopy(raw)
+def test_buildout_budget_binds_and_costs():
+    # Under the carbon objective the plan builds freely (about 4.8 bn a year); three quarters
+    # of that still fits 2030's demand (the README's sweep: 3.5 bn is feasible) and binds.
+    raw = inline(BUILD)
+    _, free = solved(copy.deepcopy(raw), objective="carbon", mip_gap=1e-3, time_limit=600)
+    budget = 0.75 * free.indicators["capex_per_year"]
     raw["targets"]["capex_max"] = budget
-    _, tight = solved(raw, objective="cost", mip_gap=1e-3, time_limit=600)
+    _, tight = solved(raw, objective="carbon", mip_gap=1e-3, time_limit=600)
     assert tight.indicators["capex_per_year"] <= budget * (1 + 1e-7)
-    assert tight.objective_value >= res.objective_value * (1 - 1e-3)
+    assert tight.indicators["capex_per_year"] >= budget * (1 - 1e-3)  # it binds
+    assert tight.objective_value >= free.objective_value * (1 - 1e-3)
 
 
 def test_buildout_carbon_objective_counts_embodied_carbon():
