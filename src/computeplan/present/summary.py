@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -89,6 +91,28 @@ def _print_time(res: Result, con: Console) -> None:
         t.add_row(str(r["id"]), fmt(r["peak_facility_kw"]), str(r.get("peak_period")),
                   "-" if cap is None else fmt(cap))
     con.print(t)
+    _print_full_year(tm, res, con)
+
+
+def _print_full_year(tm: dict[str, Any], res: Result, con: Console) -> None:
+    """Typical days: the days chosen and the plan re-evaluated over the full year."""
+    fy = tm.get("full_year")
+    if not isinstance(fy, dict):
+        return
+    days = ", ".join(f"{r.get('datetime', r['day'])} x{r['weight']}" for r in fy.get("days") or [])
+    con.print(f"\n{tm.get('typical_days')} typical days: {days}", highlight=False)
+    unit = OBJECTIVE_UNITS.get(res.objective_name, "")
+    if fy.get("objective") is None:
+        rows = fy.get("rows") or []
+        con.print(f"full year ({fy.get('periods')} periods) with this plan: {fy.get('status') or 'not run'}"
+                  + (f"; rows that cannot hold together: {', '.join(rows[:8])}" if rows else ""), highlight=False)
+        return
+    failed = fy.get("failed") or []
+    con.print(f"full year ({fy.get('periods')} periods) with this plan: objective {fmt(fy['objective'], 9)} {unit}, "
+              f"gap to the typical days {100 * fy['gap']:+.3f} %; "
+              + ("every target holds" if not failed else "targets missed: " + ", ".join(
+                  f"{t['name']} {fmt(t['value'])} (target {fmt(t['target'])})"
+                  for t in fy.get("targets") or [] if t["name"] in failed)), highlight=False)
 
 
 def instance_summary(inst: Instance) -> str:
