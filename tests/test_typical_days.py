@@ -227,3 +227,26 @@ def test_day_column_that_splits_a_day_is_refused():
         computeplan.load_instance(raw)
     assert any("time.typical_days: needs each day of time.periods.day to be 24 consecutive hours" in p
                for p in ei.value.problems)
+
+
+def test_an_annual_target_the_year_misses_is_named_with_its_value(tmp_path):
+    """Three days of 10 kW (facility = IT) at 0.5 kg/kWh, 0.5 and 1.0, and carbon_max 0.4 t.
+    One typical day (a 0.5 day, recurring three times) emits 72 h x 10 kW x 0.5 = 0.36 t:
+    the target holds. The year emits 48 x 10 x 0.5 + 24 x 10 x 1.0 = 0.48 t: it does not,
+    and the full-year dispatch, with the target as a row, is infeasible."""
+    raw = yaml.safe_load((TEACHING / "flex-cheap-hours.yaml").read_text())
+    del raw["workloads"][0]["flex_window_hours"]
+    raw["time"]["periods"] = {"tou": DAY_A * 3, "co2": [0.5] * 48 + [1.0] * 24}
+    raw["time"]["zones"]["town"]["carbon_kg_per_kwh"] = "co2"
+    raw["targets"] = {"carbon_max": 0.4}
+    inst = computeplan.load_instance(raw)
+    res = checked(inst, typical_days=1)
+    assert res.indicators["carbon_t"] == approx(0.36)
+    fy = res.full_year
+    assert fy["status"] == "infeasible" and fy["objective"] is None and "carbon_max" in fy["rows"]
+    assert fy["failed"] == ["carbon_max"] and fy["targets_met"] is False
+    assert fy["targets"] == [{"name": "carbon_max", "target": 0.4, "value": approx(0.48), "met": False}]
+    path = tmp_path / "carbon.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "1"])
+    assert out.exit_code == 0 and "targets missed: carbon_max 0.48 (target 0.4)" in " ".join(out.output.split())

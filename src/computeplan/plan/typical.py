@@ -33,7 +33,7 @@ from computeplan.io.periods import day_profiles, time_axis, typical_instance, ty
 from computeplan.io.schema import Instance
 from computeplan.model.build import build_model
 from computeplan.model.data import ModelData, build_data
-from computeplan.plan.evaluate import clean_plan, evaluate, target_records
+from computeplan.plan.evaluate import Figures, clean_plan, evaluate, target_records
 from computeplan.plan.result import Result
 from computeplan.solvers import Budget, SolveOptions, Termination
 from computeplan.solvers.highs import solve_highs
@@ -116,27 +116,41 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
         return out
     d = build_data(inst)
     fixed = {k: v for k, v in res.blocks.items() if k in ("z", "y", "g", "m", "o")}
-    got = (dispatcher or dispatch_fixed)(d, fixed, options or SolveOptions())
+    run = dispatcher or dispatch_fixed
+    got = run(d, fixed, options or SolveOptions())
     out["status"] = got.status.value
     out["seconds"] = got.seconds
-    if got.v is None or not got.status.has_plan:
-        top = sorted(got.rows.items(), key=lambda kv: -abs(kv[1]))[:ROWS_SHOWN]
-        out["rows"] = [name for name, _ in top]
+    if got.v is not None and got.status.has_plan:
+        fig = _figures(d, got.v, fixed)
+        agg = res.objective_value
+        out.update(objective=fig.objective_value, **_targets(d, fig),
+                   gap=(fig.objective_value - agg) / max(abs(agg), 1e-12))
         return out
-    x, n, z = clean_plan(d, got.v)
-    b = d.build
-    fig = evaluate(d, x, n, z, fixed.get("g", np.zeros(b.n_g)), fixed.get("m", np.zeros(b.n_m)),
-                   fixed.get("o", np.zeros(b.n_o)))
-    recs = target_records(d, fig, None)
-    agg = res.objective_value
-    out.update(
-        objective=fig.objective_value,
-        targets=[{k: r[k] for k in ("name", "target", "value", "met")} for r in recs],
-        failed=[r["name"] for r in recs if not r["met"]],
-        targets_met=all(bool(r["met"]) for r in recs),
-        gap=None if agg is None else (fig.objective_value - agg) / max(abs(agg), 1e-12),
-    )
+    top = sorted(got.rows.items(), key=lambda kv: -abs(kv[1]))[:ROWS_SHOWN]
+    out["rows"] = [name for name, _ in top]
+    if got.status == Termination.INFEASIBLE and d.targets:
+        # which annual targets the plan cannot meet, and by how much: the year without them
+        loose = run(replace(d, targets={}), fixed, options or SolveOptions())
+        out["seconds"] += loose.seconds
+        if loose.v is not None and loose.status.has_plan:
+            fig = _figures(d, loose.v, fixed)
+            out.update(objective_without_targets=fig.objective_value, **_targets(d, fig))
     return out
+
+
+def _figures(d: ModelData, v: F64, fixed: Mapping[str, F64]) -> Figures:
+    """The figures of a full-year dispatch, with the fixed build decisions as they were."""
+    x, n, z = clean_plan(d, v)
+    b = d.build
+    return evaluate(d, x, n, z, fixed.get("g", np.zeros(b.n_g)), fixed.get("m", np.zeros(b.n_m)),
+                    fixed.get("o", np.zeros(b.n_o)))
+
+
+def _targets(d: ModelData, fig: Figures) -> dict[str, Any]:
+    recs = target_records(d, fig, None)
+    return {"targets": [{k: r[k] for k in ("name", "target", "value", "met")} for r in recs],
+            "failed": [r["name"] for r in recs if not r["met"]],
+            "targets_met": all(bool(r["met"]) for r in recs)}
 
 
 def typical_days_of(inst: Instance, K: int | None) -> int:

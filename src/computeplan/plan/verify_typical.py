@@ -72,7 +72,7 @@ def typical_view(inst: Instance, d: dict[str, Any], bad: list[str]) -> Instance 
         bad.append(f"time.full_year.gap: expected null without both objectives, found {gap!r}")
     targets = fy.get("targets") or []
     failed = sorted(str(t.get("name")) for t in targets if isinstance(t, dict) and t.get("met") is False)
-    if full is not None and sorted(fy.get("failed") or []) != failed:
+    if sorted(fy.get("failed") or []) != failed:
         bad.append(f"time.full_year.failed: expected the targets not met {failed}, found {fy.get('failed')!r}")
     if sorted(set(days)) != days or sum(weights) != n_days:
         return None

@@ -102,17 +102,17 @@ def _print_full_year(tm: dict[str, Any], res: Result, con: Console) -> None:
     days = ", ".join(f"{r.get('datetime', r['day'])} x{r['weight']}" for r in fy.get("days") or [])
     con.print(f"\n{tm.get('typical_days')} typical days: {days}", highlight=False)
     unit = OBJECTIVE_UNITS.get(res.objective_name, "")
+    failed = fy.get("failed") or []
+    missed = "targets missed: " + ", ".join(f"{t['name']} {fmt(t['value'])} (target {fmt(t['target'])})"
+                                            for t in fy.get("targets") or [] if t["name"] in failed)
+    head = f"full year ({fy.get('periods')} periods) with this plan: "
     if fy.get("objective") is None:
         rows = fy.get("rows") or []
-        con.print(f"full year ({fy.get('periods')} periods) with this plan: {fy.get('status') or 'not run'}"
+        con.print(head + f"{fy.get('status') or 'not run'}" + (f"; {missed}" if failed else "")
                   + (f"; rows that cannot hold together: {', '.join(rows[:8])}" if rows else ""), highlight=False)
         return
-    failed = fy.get("failed") or []
-    con.print(f"full year ({fy.get('periods')} periods) with this plan: objective {fmt(fy['objective'], 9)} {unit}, "
-              f"gap to the typical days {100 * fy['gap']:+.3f} %; "
-              + ("every target holds" if not failed else "targets missed: " + ", ".join(
-                  f"{t['name']} {fmt(t['value'])} (target {fmt(t['target'])})"
-                  for t in fy.get("targets") or [] if t["name"] in failed)), highlight=False)
+    con.print(head + f"objective {fmt(fy['objective'], 9)} {unit}, gap to the typical days {100 * fy['gap']:+.3f} %; "
+              + (missed if failed else "every target holds"), highlight=False)
 
 
 def instance_summary(inst: Instance) -> str:
