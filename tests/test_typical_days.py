@@ -250,3 +250,31 @@ def test_an_annual_target_the_year_misses_is_named_with_its_value(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     out = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "1"])
     assert out.exit_code == 0 and "targets missed: carbon_max 0.48 (target 0.4)" in " ".join(out.output.split())
+
+
+def hot_hour_days() -> computeplan.Instance:
+    """Eight days of one temperature series (degC, each day flat unless said): 10 on days
+    0, 2, 4; 20 on days 1 and 3; 10 with one hour at 21 on day 5, the year's hottest hour;
+    14 on day 6; 17 on day 7. Normalised by the range 11, day 5 lies at distance 1 from
+    the 10-degree days, every other pair of distinct groups at 3 / 11 x sqrt(24) = 1.34 or
+    more: four medoids without extremes are a 10-degree day, a 20-degree day, days 6 and 7,
+    with day 5 joining the 10-degree days."""
+    raw = yaml.safe_load((TEACHING / "flex-cheap-hours.yaml").read_text())
+    level = [10, 20, 10, 20, 10, 10, 14, 17]
+    temp = [float(level[d]) for d in range(8) for _ in range(24)]
+    temp[5 * 24 + 14] = 21.0
+    raw["time"]["periods"] = {"tou": DAY_A * 8, "temp": temp}
+    raw["time"]["zones"]["town"]["temperature_c"] = "temp"
+    return computeplan.load_instance(raw)
+
+
+def test_the_hottest_day_is_kept_as_its_own_typical_day():
+    from computeplan.io.periods import extreme_days
+
+    inst = hot_hour_days()
+    assert extreme_days(inst) == [5]  # the flat tariff repeats every day: no peak-demand day of its own
+    plain, plain_w = choose_days(inst, 4, extremes=False)
+    assert 5 not in plain and sum(plain_w) == 8
+    kept, kept_w = choose_days(inst, 4)
+    assert 5 in kept and sum(kept_w) == 8 and kept_w[kept.index(5)] >= 1
+    assert choose_days(inst, 3) == choose_days(inst, 3, extremes=False)  # below four days none is forced

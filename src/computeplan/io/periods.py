@@ -353,6 +353,24 @@ def day_profiles(inst: Instance) -> F64:
     return np.hstack(parts)
 
 
+def extreme_days(inst: Instance) -> list[int]:
+    """The days of an hourly table of whole days holding the year's extremes: the hour of
+    the highest total demand (``sum_i D[i] s[i,t]``) and the hottest hour of any site with a
+    temperature series, each only when one day alone reaches it (a weekday shape that
+    repeats has no such day). Sorted, without repeats."""
+    ax = time_axis(inst)
+    total = np.asarray([w.demand_tflops for w in inst.workloads]) @ ax.shapes(inst)
+    temp = ax.site_series(inst, "temperature_c")
+    hot = np.where(np.isfinite(temp), temp, -np.inf).max(axis=0, initial=-np.inf)
+    out: set[int] = set()
+    for series in (total, hot):
+        peak = series.reshape(-1, 24).max(axis=1)
+        top = float(peak.max())
+        if math.isfinite(top) and int(np.sum(peak >= top - 1e-9 * max(1.0, abs(top)))) == 1:
+            out.add(int(np.argmax(peak)))
+    return sorted(out)
+
+
 def typical_instance(inst: Instance, days: Any, weights: Any) -> Instance:
     """The instance on its typical days: the rows of the given days (0-based positions of
     24-hour blocks of the period table, in time order), each recurring ``weights`` times,

@@ -29,7 +29,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from computeplan.errors import InstanceError
-from computeplan.io.periods import day_profiles, time_axis, typical_instance, typical_problems
+from computeplan.io.periods import (
+    day_profiles,
+    extreme_days,
+    time_axis,
+    typical_instance,
+    typical_problems,
+)
 from computeplan.io.schema import Instance
 from computeplan.model.build import build_model
 from computeplan.model.data import ModelData, build_data
@@ -40,6 +46,8 @@ from computeplan.solvers.highs import solve_highs
 
 F64 = NDArray[np.float64]
 
+#: From this many typical days on, the days of the year's extremes are kept as their own.
+EXTREMES_FROM = 4
 #: Rows of an infeasible full-year dispatch named in the result (largest multipliers first).
 ROWS_SHOWN = 20
 
@@ -58,9 +66,14 @@ class Dispatch:
 Dispatcher = Callable[[ModelData, Mapping[str, F64], SolveOptions], Dispatch]
 
 
-def choose_days(inst: Instance, K: int, seed: int = 0) -> tuple[list[int], list[int]]:
+def choose_days(inst: Instance, K: int, seed: int = 0, *, extremes: bool = True) -> tuple[list[int], list[int]]:
     """``K`` medoid days of the instance's hourly table (0-based day positions, in time
-    order) and how many days each stands for. Deterministic for an instance and seed."""
+    order) and how many days each stands for. Deterministic for an instance and seed.
+
+    With ``extremes`` and ``K >= EXTREMES_FROM``, the days of the year's peak demand and
+    hottest hour (:func:`extreme_days`) are medoids of their own, as tsam's extreme
+    periods with a new cluster centre: k-medoids chooses the others among the other days,
+    and every day then goes to its nearest medoid."""
     import kmedoids
 
     X = day_profiles(inst)
@@ -70,8 +83,11 @@ def choose_days(inst: Instance, K: int, seed: int = 0) -> tuple[list[int], list[
     sq = np.einsum("ij,ij->i", X, X)
     diss = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ X.T), 0.0))
     np.fill_diagonal(diss, 0.0)
-    fit = kmedoids.fasterpam(diss, K, max_iter=100, init="build", random_state=seed)
-    medoids = np.sort(np.asarray(fit.medoids, dtype=np.int64))
+    forced = extreme_days(inst)[: K - 1] if extremes and K >= EXTREMES_FROM else []
+    rest = np.setdiff1d(np.arange(n), forced)
+    fit = kmedoids.fasterpam(diss[np.ix_(rest, rest)], K - len(forced), max_iter=100, init="build",
+                             random_state=seed)
+    medoids = np.sort(np.r_[rest[np.asarray(fit.medoids, dtype=np.int64)], np.asarray(forced, dtype=np.int64)])
     # each day to its nearest medoid (ties: the earliest), so the weights follow the sorted medoids
     label = np.argmin(diss[:, medoids], axis=1)
     weights = np.bincount(label, minlength=K)
