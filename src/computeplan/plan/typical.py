@@ -200,9 +200,11 @@ def solve_typical(inst: Instance, K: int | None, solve: Callable[..., Result], *
                    options=SolveOptions(threads=threads, time_limit=budget.left()))
     fy["aggregated_seconds"] = aggregated_s
     tm["full_year"] = fy
-    if fy["status"] is not None and fy["objective"] is None:
-        res.notes.append(f"the full year could not be dispatched with the typical days' plan "
-                         f"(status {fy['status']}): see time.full_year.rows")
+    if fy["status"] == Termination.INFEASIBLE.value:
+        res.notes.append("the full year could not be dispatched with the typical days' plan (infeasible): "
+                         "see time.full_year.rows" + (" and .failed" if fy["failed"] else ""))
+    elif fy["status"] is not None and fy["objective"] is None:
+        res.notes.append(f"the full-year re-evaluation ended without a plan (status {fy['status']})")
     elif fy["targets_met"] is False:
         res.notes.append("over the full year the typical days' plan misses target(s): " + ", ".join(fy["failed"]))
     res.solve_seconds = time.perf_counter() - t0
