@@ -157,8 +157,8 @@ def test_periods_that_are_not_columns():
     one(raw, "time.periods", "expected columns")
 
 
-def test_typical_days_is_reported_as_not_supported_yet():
-    one(timed(typical_days=4), "time.typical_days", "not supported yet")
+def test_typical_days_need_an_hourly_table():
+    one(timed(typical_days=1), "time.typical_days", "needs an hourly table", "hours[0] = 6")
 
 
 def test_unknown_key_in_the_time_block():

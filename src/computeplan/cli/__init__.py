@@ -62,6 +62,9 @@ def solve(
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="MILP progress lines on stderr (default: when stderr is a terminal).",
         show_default=False)] = None,
+    typical_days: Annotated[int | None, count_option(
+        "--typical-days", "Solve on this many representative days of the hourly table, then re-evaluate "
+        "the plan over the full year (overrides time.typical_days).")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Solve an instance: where each workload runs, servers and halls powered, and every figure.
@@ -99,7 +102,7 @@ def solve(
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                                 progress=_progress(quiet, progress), write_model=write_model, seed=seed,
-                                flex_value=flex_value, budget=budget)
+                                flex_value=flex_value, budget=budget, typical_days=typical_days)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data

@@ -274,7 +274,115 @@ def time_problems(inst: Instance, where: str) -> list[str]:
                        f"24 h needs periods that do not recur (no time.periods.weight other than 1), "
                        f"got {w.flex_window_hours}")
     if tb.typical_days is not None:
-        bad.append(f"{where}: time.typical_days: representative days are not supported yet; remove it to "
-                   f"solve on every period of the table, got {tb.typical_days}")
+        bad.extend(typical_problems(inst, where, tb.typical_days))
     return bad
+
+
+def typical_problems(inst: Instance, where: str, K: int, field: str = "time.typical_days") -> list[str]:
+    """Why the instance cannot be solved on ``K`` typical days: they need an hourly table
+    of whole days without ``weight``, ``K`` at most its days, and windows within a day."""
+    at = f"{where}: {field}"
+    tb = inst.time
+    if tb is None:
+        return [f"{at}: typical days are chosen from the time block's period table, got an instance "
+                f"without a time block"]
+    cols = tb.periods
+    T = len(next(iter(cols.values()))) if cols else 0
+    bad: list[str] = []
+    if "weight" in cols:
+        bad.append(f"{at}: needs a table of whole hourly days without time.periods.weight (the typical days' "
+                   f"recurrences are what the aggregation decides), got a weight column")
+    hours = np.asarray(cols.get("hours", [1.0] * T), dtype=float)
+    if np.any(hours != 1.0):
+        t = int(np.flatnonzero(hours != 1.0)[0])
+        bad.append(f"{at}: needs an hourly table (time.periods.hours all 1), got time.periods.hours[{t}] = "
+                   f"{hours[t]:g}")
+    elif T % 24 != 0:
+        bad.append(f"{at}: needs whole days of 24 hourly periods, got {T} periods ({T / 24:.4g} days)")
+    elif "day" in cols:
+        blocks = np.asarray(cols["day"], dtype=np.int64).reshape(-1, 24)
+        wrong = np.flatnonzero(np.any(blocks != blocks[:, :1], axis=1)
+                               | np.r_[False, blocks[1:, 0] == blocks[:-1, 0]])
+        if wrong.size:
+            b = int(wrong[0])
+            bad.append(f"{at}: needs each day of time.periods.day to be 24 consecutive hours, got periods "
+                       f"{24 * b}..{24 * b + 23} with days {sorted(set(blocks[b].tolist()))[:3]}"
+                       + (f" (day {blocks[b, 0]} also before)" if b and blocks[b, 0] == blocks[b - 1, 0] else ""))
+    days = T // 24
+    if not bad and K > days:
+        bad.append(f"{at}: expected at most the table's {days} days, got {K}")
+    for i, w in enumerate(inst.workloads):
+        if w.flex_window_hours is not None and w.flex_window_hours > 24:
+            bad.append(f"{where}: workloads[{i}] ({excerpt(w.id)}).flex_window_hours: typical days keep every "
+                       f"window within a day (at most 24 h), got {w.flex_window_hours}")
+    return bad
+
+
+def used_series(inst: Instance) -> list[str]:
+    """The series columns the instance uses: each site's figures (its own, else its
+    zone's) and each workload's demand shape, by name."""
+    tb = inst.time
+    if tb is None:
+        return []
+    names: set[str] = set()
+    for s in inst.sites:
+        own, zone = tb.sites.get(s.id), tb.zones.get(s.zone)
+        for fig in SERIES_FIELDS:
+            name = getattr(own, fig, None) if own is not None else None
+            if name is None and zone is not None:
+                name = getattr(zone, fig)
+            if name is not None:
+                names.add(name)
+    for wl in inst.workloads:
+        name = tb.demand.get(wl.id, tb.demand.get(wl.class_))
+        if name is not None:
+            names.add(name)
+    return sorted(n for n in names if n in tb.periods)
+
+
+def day_profiles(inst: Instance) -> F64:
+    """One row per day of an hourly table of whole days: the 24 hours of each series the
+    instance uses, each series min-max normalised over the year (a constant one is 0)."""
+    ax = time_axis(inst)
+    n_days = ax.T // 24
+    parts = [np.zeros((n_days, 0))]
+    for name in used_series(inst):
+        col = ax.series[name]
+        lo, span = float(col.min()), float(col.max() - col.min())
+        parts.append(((col - lo) / span if span > 0 else np.zeros_like(col)).reshape(n_days, 24))
+    return np.hstack(parts)
+
+
+def extreme_days(inst: Instance) -> list[int]:
+    """The days of an hourly table of whole days holding the year's extremes: the hour of
+    the highest total demand (``sum_i D[i] s[i,t]``) and the hottest hour of any site with a
+    temperature series, each only when one day alone reaches it (a weekday shape that
+    repeats has no such day). Sorted, without repeats."""
+    ax = time_axis(inst)
+    total = np.asarray([w.demand_tflops for w in inst.workloads]) @ ax.shapes(inst)
+    temp = ax.site_series(inst, "temperature_c")
+    hot = np.where(np.isfinite(temp), temp, -np.inf).max(axis=0, initial=-np.inf)
+    out: set[int] = set()
+    for series in (total, hot):
+        peak = series.reshape(-1, 24).max(axis=1)
+        top = float(peak.max())
+        if math.isfinite(top) and int(np.sum(peak >= top - 1e-9 * max(1.0, abs(top)))) == 1:
+            out.add(int(np.argmax(peak)))
+    return sorted(out)
+
+
+def typical_instance(inst: Instance, days: Any, weights: Any) -> Instance:
+    """The instance on its typical days: the rows of the given days (0-based positions of
+    24-hour blocks of the period table, in time order), each recurring ``weights`` times,
+    with ``day`` naming the day it was taken from. The result has no ``typical_days``."""
+    tb = inst.time
+    assert tb is not None
+    day_idx = np.asarray(days, dtype=np.int64)
+    reps = np.asarray(weights, dtype=float)
+    rows = (24 * day_idx[:, None] + np.arange(24)[None, :]).ravel()
+    cols: dict[str, list[Any]] = {k: [v[r] for r in rows.tolist()] for k, v in tb.periods.items()}
+    cols["weight"] = np.repeat(reps, 24).tolist()
+    cols["day"] = np.repeat(day_idx, 24).tolist()
+    time = tb.model_copy(update={"periods": cols, "typical_days": None})
+    return inst.model_copy(update={"time": time})
 

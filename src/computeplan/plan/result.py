@@ -77,6 +77,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # per-period tables (periods, served)
+    # the plan's decisions that do not depend on the periods (halls ``z``, placements ``y``,
+    # builds ``g``, ``m``, ``o``), by layout block; not written to result.json
+    blocks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def has_plan(self) -> bool:
@@ -133,6 +136,17 @@ class Result:
 
         tm = self.extra.get("time") or {}
         return pd.DataFrame(tm.get("dispatch") or {}, columns=["period", "workload", "site", "hardware", "share"])
+
+    @property
+    def typical_days(self) -> int | None:
+        """How many representative days the plan was solved on (None: every period)."""
+        return (self.extra.get("time") or {}).get("typical_days")
+
+    @property
+    def full_year(self) -> dict[str, Any] | None:
+        """With typical days: the plan re-evaluated over every period of the year (objective,
+        status, targets, gap to the aggregated objective, the days chosen with their weights)."""
+        return (self.extra.get("time") or {}).get("full_year")
 
     # --- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

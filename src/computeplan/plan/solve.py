@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from computeplan.plan.result import Result, Status, build_record, result_from_pl
 from computeplan.solvers import Budget, Progress, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
 from computeplan.solvers.interrupt import stop_requested
+
+if TYPE_CHECKING:
+    from computeplan.plan.typical import Dispatcher
 
 METHODS = ("auto", "lp", "milp", "heuristic")
 # Sizes (candidate pairs) above which auto hands a model to the fleet heuristic.
@@ -107,6 +110,8 @@ def solve(
     max_passes: int | None = None,
     flex_value: bool = True,
     budget: Budget | None = None,
+    typical_days: int | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -146,6 +151,13 @@ def solve(
         The command's budget when it started before this call (the CLI's starts before
         reading the instance); ``time_limit`` is then ignored. A stage that no longer fits
         is skipped, and the result's notes say which.
+    typical_days
+        Solve on this many representative days of the period table (overrides the
+        instance's ``time.typical_days``) and re-evaluate the plan over the full year
+        (:func:`computeplan.plan.typical.solve_typical`).
+    dispatcher
+        With typical days: how the full year is dispatched with the plan's integer and
+        build decisions fixed (default :func:`computeplan.plan.typical.dispatch_fixed`).
 
     Returns
     -------
@@ -159,6 +171,12 @@ def solve(
         if objective not in OBJECTIVES:
             raise UsageError(f"--objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
         inst = inst.model_copy(update={"objective": objective})
+    if typical_days is not None or (inst.time is not None and inst.time.typical_days is not None):
+        from computeplan.plan.typical import solve_typical
+
+        return solve_typical(inst, typical_days, solve, dispatcher=dispatcher, method=method, solver=solver,
+                             mip_gap=mip_gap, threads=threads, progress=progress, write_model=write_model,
+                             check=check, seed=seed, warm_start=warm_start, flex_value=flex_value, budget=budget)
     d = build_data(inst)
     run, why = choose_method(d, method)
     if run == "heuristic":
@@ -251,6 +269,8 @@ def solve(
                            seconds=time.perf_counter() - t0, target_shadow=tshadow, cap_shadow=cshadow,
                            flexibility=flex)
     res.extra["method_reason"] = why
+    res.blocks = {k: np.asarray(b, dtype=float) for k, b in (("z", z), ("y", picks(d, x)), ("g", g), ("m", mb),
+                                                            ("o", o)) if len(b)}
     if red is not None:
         res.notes.append(f"{red.merged} interchangeable workload(s) merged into others before building "
                          "(an exact reduction); figures are per workload of the instance")

@@ -32,6 +32,7 @@ from computeplan.plan.verify_model import (
     view,
 )
 from computeplan.plan.verify_time import TimedPlan, check_time_section, timed_plan
+from computeplan.plan.verify_typical import typical_view
 
 if TYPE_CHECKING:  # the result module belongs to the engine; verify reads only its dict form
     from computeplan.plan.result import Result
@@ -143,6 +144,8 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
         return rd.bad
     if solved_for != inst.objective:  # a solve may override the instance's objective
         inst = inst.model_copy(update={"objective": solved_for})
+    agg = typical_view(inst, d, rd.bad)  # a plan on typical days is checked on those days
+    inst = inst if agg is None else agg
     # an interrupted solve keeps the best plan it found (then the plan is checked like any other)
     if status in PLAN_STATUSES or (status == "interrupted" and obj.get("value") is not None):
         _check_plan(inst, d, obj, rd)

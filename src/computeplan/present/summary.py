@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -89,6 +91,28 @@ def _print_time(res: Result, con: Console) -> None:
         t.add_row(str(r["id"]), fmt(r["peak_facility_kw"]), str(r.get("peak_period")),
                   "-" if cap is None else fmt(cap))
     con.print(t)
+    _print_full_year(tm, res, con)
+
+
+def _print_full_year(tm: dict[str, Any], res: Result, con: Console) -> None:
+    """Typical days: the days chosen and the plan re-evaluated over the full year."""
+    fy = tm.get("full_year")
+    if not isinstance(fy, dict):
+        return
+    days = ", ".join(f"{r.get('datetime', r['day'])} x{r['weight']}" for r in fy.get("days") or [])
+    con.print(f"\n{tm.get('typical_days')} typical days: {days}", highlight=False)
+    unit = OBJECTIVE_UNITS.get(res.objective_name, "")
+    failed = fy.get("failed") or []
+    missed = "targets missed: " + ", ".join(f"{t['name']} {fmt(t['value'])} (target {fmt(t['target'])})"
+                                            for t in fy.get("targets") or [] if t["name"] in failed)
+    head = f"full year ({fy.get('periods')} periods) with this plan: "
+    if fy.get("objective") is None:
+        rows = fy.get("rows") or []
+        con.print(head + f"{fy.get('status') or 'not run'}" + (f"; {missed}" if failed else "")
+                  + (f"; rows that cannot hold together: {', '.join(rows[:8])}" if rows else ""), highlight=False)
+        return
+    con.print(head + f"objective {fmt(fy['objective'], 9)} {unit}, gap to the typical days {100 * fy['gap']:+.3f} %; "
+              + (missed if failed else "every target holds"), highlight=False)
 
 
 def instance_summary(inst: Instance) -> str:
