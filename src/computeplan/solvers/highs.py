@@ -277,8 +277,8 @@ class WarmLP:
             h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(c, dtype=float))
         if rows is not None and row_lo is not None and row_hi is not None and len(rows):
             inf = highspy.kHighsInf
-            h.changeRowsBounds(len(rows),  # type: ignore[attr-defined] np.asarray(rows, dtype=np.int32),
-                               np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi))
+            lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
+            h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
         h.setOptionValue("time_limit", float(max(time_limit, 0.0)) if time_limit is not None else inf_time())
         h.run()
         st = h.getModelStatus()
