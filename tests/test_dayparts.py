@@ -9,14 +9,14 @@ import scipy.sparse as sp
 
 import computeplan
 from computeplan.analysis.daypart_lp import FIXED_BLOCKS, annual_mask, target_rows
-from computeplan.analysis.dayparts import day_parts, dispatch_by_day
+from computeplan.analysis.dayparts import day_parts, dispatch_by_day, year_lower_bound
 from computeplan.analysis.parallel import dask_client
 from computeplan.errors import UsageError
 from computeplan.io.generate import generate_instance
 from computeplan.model.build import build_model
 from computeplan.model.data import build_data
 from computeplan.model.subset import period_subset
-from computeplan.solvers import Termination
+from computeplan.solvers import SolveOptions, Termination
 from computeplan.solvers.highs import solve_highs
 
 HOURS = 72  # three days
@@ -163,3 +163,32 @@ def test_fixed_blocks_are_checked(binding):
         dispatch_by_day(inst, {**fixed, "z": np.zeros(4)}, workers=0, progress=False)
     with pytest.raises(UsageError, match="expected blocks among"):
         dispatch_by_day(inst, {**fixed, "x": np.zeros(4)}, workers=0, progress=False)
+
+
+def test_free_decisions_bound_the_year_milp_from_below(binding):
+    """Every decision free, each day its own copy: a lower bound of the year's MILP, no
+    better than the year's LP relaxation, nor than the dispatch with the MILP's decisions."""
+    inst, opt, fixed, m = binding
+    relaxed = solve_highs(m, SolveOptions(relax=True))
+    assert relaxed.objective is not None
+    lp = relaxed.objective * m.scale
+    out = year_lower_bound(inst, workers=0, iterations=40, progress=False)
+    assert out.objective is None and out.plan is None
+    assert out.bound <= lp * (1 + 1e-8) <= opt * (1 + 1e-8)
+    assert out.bound >= lp * (1 - 1e-6)  # on this fleet the days' copies agree at the optimum
+    fixed_out = dispatch_by_day(inst, fixed, workers=0, iterations=30, progress=False)
+    assert out.bound <= fixed_out.bound * (1 + 1e-8)
+
+
+def test_free_decisions_without_integers_give_the_year_lp():
+    """Halls that cannot idle and divisible work: the days' copies cannot differ, so the
+    bound is the year's LP optimum itself."""
+    inst = _instance({"fleet_pue_max": 1.25}, idle_share=0.0, indivisible_share=0.0)
+    d = build_data(inst)
+    assert not d.has_integers
+    m = build_model(d)
+    lp = solve_highs(m)
+    assert lp.objective is not None
+    out = year_lower_bound(inst, workers=0, iterations=40, tol=1e-8, progress=False)
+    assert out.status == Termination.OPTIMAL
+    assert out.bound == pytest.approx(lp.objective * m.scale, rel=1e-6)

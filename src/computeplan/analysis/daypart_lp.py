@@ -12,6 +12,12 @@ Columns of the annual blocks (``y``, ``g``, ``m``, ``o``: one figure for the hor
 the same terms in every part) are fixed; their terms are left out of a part's costs and
 coupling rows and counted once by the driver. Halls ``z`` enter every period, so their
 terms stay in each part and add up over the parts.
+
+Without fixed decisions (``fixed=None``, a lower bound of the full-year model) each part
+has its own copy of every decision, in its LP relaxation; the annual blocks' terms in the
+costs and the coupling rows are given to the parts by their energy weight (the weights sum
+to 1), so the parts' copies agreeing would be the year's LP relaxation, and letting them
+differ relaxes it further.
 """
 
 from __future__ import annotations
@@ -79,9 +85,10 @@ class PartSpec:
     rows couple the parts (``keep``, into :func:`target_rows`) and their scale."""
 
     data: ModelData
-    fixed: dict[str, F64]
+    fixed: dict[str, F64] | None
     keep: I64
     sigma: F64
+    weight: float = 1.0  # the part's share of the horizon (its share of the annual terms when free)
 
 
 @dataclass(eq=False)
@@ -101,13 +108,14 @@ class PartLP:
         m = build_model(spec.data, relax=True)
         tr = target_rows(m)
         annual = annual_mask(m)
-        G = sp.csr_matrix(sp.diags(spec.sigma) @ tr.G[spec.keep] @ sp.diags((~annual).astype(float)))
+        share = np.where(annual, 0.0 if spec.fixed is not None else spec.weight, 1.0)
+        G = sp.csr_matrix(sp.diags(spec.sigma) @ tr.G[spec.keep] @ sp.diags(share))
         G.eliminate_zeros()
         rest = np.ones(m.n_rows, dtype=bool)
         rest[tr.rows] = False
         R = G.shape[0]
-        c = np.where(annual, 0.0, m.c)
-        col_lo, col_hi = fixed_bounds(m, spec.fixed)
+        c = m.c * share
+        col_lo, col_hi = fixed_bounds(m, spec.fixed) if spec.fixed is not None else (m.col_lo, m.col_hi)
         prog = Program(c=c, offset=m.offset, A=sp.csr_matrix(sp.vstack([m.A[rest], G], format="csr")),
                        row_lo=np.concatenate([m.row_lo[rest], np.full(R, -INF)]),
                        row_hi=np.concatenate([m.row_hi[rest], np.full(R, INF)]),

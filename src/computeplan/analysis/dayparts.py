@@ -153,16 +153,17 @@ class Coupling:
     const: float
 
 
-def coupling(d: ModelData, first: I64, fixed: dict[str, F64]) -> Coupling:
+def coupling(d: ModelData, first: I64, fixed: dict[str, F64] | None) -> Coupling:
     """Read the coupling rows off the first part's model. Rows with no term on a part's
-    columns (on build decisions only) are constant once builds are fixed: checked here."""
+    columns (on build decisions only) are constant once builds are fixed: checked here.
+    Without fixed decisions every target row couples the parts."""
     m = build_model(period_subset(d, first), relax=True)
     tr = target_rows(m)
     annual = annual_mask(m)
-    lo_c, _ = fixed_bounds(m, fixed)
-    v_annual = np.where(annual, lo_c, 0.0)
+    v_annual = np.where(annual, fixed_bounds(m, fixed)[0], 0.0) if fixed is not None else np.zeros(m.n_cols)
     const_rows = np.asarray(tr.G @ v_annual).ravel()
-    per_part = np.diff(sp.csr_matrix(tr.G @ sp.diags((~annual).astype(float))).indptr) > 0
+    own = (~annual).astype(float) if fixed is not None else np.ones(m.n_cols)
+    per_part = np.diff(sp.csr_matrix(tr.G @ sp.diags(own)).indptr) > 0
     names = m.row_names()
     labels = [names[r] for r in tr.rows.tolist()]
     for k in np.flatnonzero(~per_part).tolist():
@@ -238,7 +239,7 @@ def _shares(act: list[F64], mu: F64, weight: F64, cp: Coupling) -> tuple[F64, F6
 
 def dispatch_by_day(
     instance: Instance,
-    fixed: Mapping[str, Any],
+    fixed: Mapping[str, Any] | None,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -265,14 +266,14 @@ def dispatch_by_day(
         raise UsageError(f"iterations: must be >= 1, got {iterations}")
     d = build_data(instance)
     parts = day_parts(instance, d)
-    fx = check_fixed(d, fixed)
+    fx = check_fixed(d, fixed) if fixed is not None else None
     cp = coupling(d, parts[0], fx)
     H = d.horizon
     weight = np.array([d.per_w[p].sum() for p in parts]) / H
-    specs = [PartSpec(period_subset(d, p), fx, cp.keep, cp.sigma) for p in parts]
+    specs = [PartSpec(period_subset(d, p), fx, cp.keep, cp.sigma, float(w)) for p, w in zip(parts, weight, strict=True)]
     run = uuid.uuid4().hex[:12]
     with open_runner(run, specs, workers=workers, scheduler=scheduler, client=client, progress=progress) as rn:
-        out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan)
+        out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan and fx is not None, fx is not None)
         out.workers = rn.n_workers
     out.seconds = time.perf_counter() - t0
     for name in ("objective", "bound", "master_objective"):
@@ -282,7 +283,7 @@ def dispatch_by_day(
     out.prices = {lab: float(abs(y) * s * H) for lab, y, s in zip(cp.labels, best_y, cp.sigma, strict=True)}
     if out.objective is not None and out.bound is not None:
         out.gap = max(out.objective - out.bound, 0.0) / max(abs(out.objective), 1e-12)
-    if keep_plan and kept is not None:
+    if keep_plan and kept is not None and fx is not None:
         K, P = d.n_cand, d.n_pools
         x = np.concatenate([a[: len(p) * K] for a, p in zip(kept, parts, strict=True)])
         n = np.concatenate([a[len(p) * K : len(p) * (K + P)] for a, p in zip(kept, parts, strict=True)])
@@ -296,10 +297,10 @@ def _initial_penalty(values: F64, acts: F64) -> float:
 
 
 def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, tol: float,
-           keep: bool) -> tuple[DayDispatch, F64, list[F64] | None]:
-    """The pricing passes, then the recovery of a plan (per hour of the horizon, without
-    ``cp.const``). Returns the outcome, the multipliers at the best bound, and the parts'
-    x and n columns when ``keep``."""
+           keep: bool, recover: bool) -> tuple[DayDispatch, F64, list[F64] | None]:
+    """The pricing passes, then (``recover``) the recovery of a plan (per hour of the
+    horizon, without ``cp.const``). Returns the outcome, the multipliers at the best bound,
+    and the parts' x and n columns when ``keep``."""
     D, R = len(weight), len(cp.keep)
     master = Master(D, cp)
     y = np.zeros(R)
@@ -338,7 +339,9 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
             best, best_y = lb, y
         out.bound = best
         if R == 0:  # nothing couples the days: this pass is the optimum
-            out.status, out.objective, out.master_objective, out.targets_met = Termination.OPTIMAL, lb, lb, True
+            out.status, out.master_objective = Termination.OPTIMAL, lb
+            if recover:
+                out.objective, out.targets_met = lb, True
             return out, best_y, [a.xn for a in ans if a.xn is not None] if keep else None
         master.add(values, acts)
         if master.penalty == 0.0:
@@ -360,6 +363,10 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
             out.master_objective = obj
             if obj - best <= tol * scale(obj):
                 break
+    if not recover:  # a bound only: the parts' copies of the annual decisions differ
+        done = feasible is not None and feasible[0] - best <= tol * scale(feasible[0])
+        out.status = Termination.OPTIMAL if done else Termination.FEASIBLE
+        return out, best_y, None
     if feasible is None:
         out.message = out.message or "no pass found a plan that meets the annual targets"
         return out, best_y, None
@@ -387,3 +394,14 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
     gap = max(out.objective - best, 0.0) / scale(out.objective)
     out.status = Termination.OPTIMAL if gap <= tol else Termination.FEASIBLE
     return out, best_y, [a.xn for a in ans if a.xn is not None] if keep else None
+
+
+def year_lower_bound(instance: Instance, **options: Any) -> DayDispatch:
+    """A lower bound of the full-year model with every decision free: each day decides its
+    own copy of the halls, indivisible placements and builds (LP relaxation), the annual
+    rows priced as in :func:`dispatch_by_day` (same options, ``keep_plan`` aside). Its
+    ``bound`` is valid for the full-year MILP; with a plan's full-year objective (a
+    typical-days plan re-evaluated) it certifies that plan's gap. ``objective`` is None;
+    ``status`` is ``optimal`` when the passes closed on the relaxation's optimum."""
+    options.pop("keep_plan", None)
+    return dispatch_by_day(instance, None, **options)
