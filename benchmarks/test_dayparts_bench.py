@@ -88,7 +88,7 @@ def test_dayparts(benchmark: Any, fleet: str, workers: int) -> None:
         fleet=fleet, workers=workers, days=out.parts, periods=inst.time.periods and len(next(iter(
             inst.time.periods.values()))), coupling_rows=out.coupling_rows, passes=out.iterations,
         status=str(out.status), upper_bound=out.objective, lower_bound=out.bound, gap=out.gap,
-        seconds=wall, load_before=load, message=out.message)
+        seconds=wall, pass_seconds=[h["seconds"] for h in out.history], load_before=load, message=out.message)
     print(f"\n{fleet} {workers} worker(s): {out.parts} days, {out.coupling_rows} coupling rows, "
           f"{out.iterations} passes, {wall:.1f} s, status {out.status}, bound {out.bound}, "
           f"objective {out.objective}, gap {out.gap}, load {load:.2f} {out.message}")
