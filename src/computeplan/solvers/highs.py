@@ -255,3 +255,47 @@ def read_program(path: str | Path) -> Program:
     return Program(c=sign * np.asarray(lp.col_cost_, dtype=float), offset=sign * float(lp.offset_), A=A.tocsr(),
                    row_lo=inf(lp.row_lower_), row_hi=inf(lp.row_upper_), col_lo=inf(lp.col_lower_),
                    col_hi=inf(lp.col_upper_), integer=integ)
+
+
+class WarmLP:
+    """An LP kept loaded in HiGHS and solved again after its costs or row bounds change:
+    each solve starts from the last one's basis (a decomposition prices the same LP many
+    times). Integrality is dropped; the answer is an LP's :class:`SolveOutcome`."""
+
+    def __init__(self, m: LinearProgram, options: SolveOptions | None = None) -> None:
+        self.n = len(m.c)
+        self.h = new_highs(options)
+        self.h.passModel(to_highs_lp(m, np.zeros(self.n, dtype=bool)))
+
+    def solve(self, c: NDArray[np.float64] | None = None, rows: NDArray[np.int64] | None = None,
+              row_lo: NDArray[np.float64] | None = None, row_hi: NDArray[np.float64] | None = None,
+              time_limit: float | None = None) -> SolveOutcome:
+        """Solve with new costs ``c`` (all columns) and new bounds of the rows ``rows``."""
+        t0 = time.perf_counter()
+        h = self.h
+        if c is not None:
+            h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(c, dtype=float))
+        if rows is not None and row_lo is not None and row_hi is not None and len(rows):
+            inf = highspy.kHighsInf
+            lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
+            h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
+        h.setOptionValue("time_limit", float(max(time_limit, 0.0)) if time_limit is not None else inf_time())
+        h.run()
+        st = h.getModelStatus()
+        info = h.getInfo()
+        secs = time.perf_counter() - t0
+        extra = {"iterations": float(info.simplex_iteration_count)}
+        if st != _MS.kOptimal:
+            status = {_MS.kInfeasible: Termination.INFEASIBLE, _MS.kUnbounded: Termination.UNBOUNDED,
+                      _MS.kInterrupt: Termination.INTERRUPTED}.get(
+                st, Termination.TIME_LIMIT if st in _LIMITS else Termination.ERROR)
+            return SolveOutcome(status, None, None, None, secs, message=h.modelStatusToString(st), info=extra)
+        sol = h.getSolution()
+        obj = float(info.objective_function_value)
+        return SolveOutcome(Termination.OPTIMAL, np.asarray(sol.col_value, dtype=float), obj, obj, secs,
+                            row_dual=np.asarray(sol.row_dual, dtype=float), info=extra)
+
+
+def inf_time() -> float:
+    """HiGHS's "no time limit"."""
+    return float(highspy.kHighsInf)
