@@ -278,3 +278,31 @@ def test_the_hottest_day_is_kept_as_its_own_typical_day():
     kept, kept_w = choose_days(inst, 4)
     assert 5 in kept and sum(kept_w) == 8 and kept_w[kept.index(5)] >= 1
     assert choose_days(inst, 3) == choose_days(inst, 3, extremes=False)  # below four days none is forced
+
+
+def test_the_full_year_by_day_agrees_with_the_one_lp_and_proves_its_gap(fleet):
+    from computeplan.analysis.fullyear import full_year_dispatcher
+
+    inst, _ = fleet
+    one = checked(inst, typical_days=1).full_year
+    by_day = checked(inst, typical_days=1, dispatcher=full_year_dispatcher(inst, "days", workers=0)).full_year
+    assert one["method"] == "one LP over every period" and by_day["method"].startswith("by day: 4 day LPs")
+    # the decomposition's plan is a plan for the same fixed year: never below the one LP's optimum,
+    # its bound never above it, and the two within the decomposition's tolerance
+    assert by_day["dispatch_bound"] <= one["objective"] * (1 + 1e-9)
+    assert by_day["objective"] >= one["objective"] * (1 - 1e-9)
+    assert by_day["objective"] == approx(one["objective"], 1e-4)
+    assert by_day["dispatch_gap"] == approx((by_day["objective"] - by_day["dispatch_bound"]) / by_day["objective"])
+    assert by_day["targets_met"] == one["targets_met"]
+
+
+def test_auto_dispatches_a_small_year_as_one_lp(fleet):
+    from computeplan.analysis.fullyear import DAY_DISPATCH_COLUMNS, full_year_dispatcher, wants_days
+    from computeplan.model.data import build_data
+
+    inst, _ = fleet
+    d = build_data(inst)
+    assert not wants_days(d, "auto") and wants_days(d, "days") and not wants_days(d, "lp")
+    assert d.n_periods * (d.n_cand + d.n_pools) < DAY_DISPATCH_COLUMNS
+    res = checked(inst, typical_days=2, dispatcher=full_year_dispatcher(inst, "auto"))
+    assert res.full_year["method"] == "one LP over every period"

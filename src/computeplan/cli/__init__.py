@@ -18,6 +18,7 @@ import typer
 from computeplan.cli.common import (
     DebugOpt,
     FormatOpt,
+    FullYearOpt,
     MethodOpt,
     ObjectiveOpt,
     TablesOpt,
@@ -65,6 +66,14 @@ def solve(
     typical_days: Annotated[int | None, count_option(
         "--typical-days", "Solve on this many representative days of the hourly table, then re-evaluate "
         "the plan over the full year (overrides time.typical_days).")] = None,
+    full_year: Annotated[FullYearOpt, typer.Option(
+        "--full-year", help="With typical days, how the full year is re-evaluated: lp (one LP over every "
+        "period), days (one LP per day on Dask, the annual targets priced; reports a bound and gap) or auto "
+        "(by day when one LP would be too large).")] = FullYearOpt.auto,
+    workers: Annotated[int | None, count_option(
+        "--workers", "With --full-year days: worker processes of the local Dask cluster (default: cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="With --full-year days: address of an existing Dask scheduler (tcp://host:8786).")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Solve an instance: where each workload runs, servers and halls powered, and every figure.
@@ -98,11 +107,18 @@ def solve(
             budget = Budget(None if time_limit is None else time_limit - (time.monotonic() - t_start))
             inst = load_instance(path)
             write_model = write_lp or write_mps
+            dispatcher = None
+            if typical_days is not None or (inst.time is not None and inst.time.typical_days is not None):
+                from computeplan.analysis.fullyear import full_year_dispatcher
+
+                dispatcher = full_year_dispatcher(inst, full_year.value, workers=workers, scheduler=scheduler,
+                                                  progress=_progress(quiet, progress) is not None)
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                                 progress=_progress(quiet, progress), write_model=write_model, seed=seed,
-                                flex_value=flex_value, budget=budget, typical_days=typical_days)
+                                flex_value=flex_value, budget=budget, typical_days=typical_days,
+                                dispatcher=dispatcher)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data

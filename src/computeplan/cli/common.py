@@ -76,6 +76,12 @@ class FormatOpt(str, Enum):
     orlib_gap = "orlib-gap"
 
 
+class FullYearOpt(str, Enum):
+    auto = "auto"
+    lp = "lp"
+    days = "days"
+
+
 class TablesOpt(str, Enum):
     csv = "csv"
     parquet = "parquet"

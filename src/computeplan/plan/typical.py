@@ -60,6 +60,8 @@ class Dispatch:
     v: F64 | None  # the plan in plan_layout(d)'s columns, when there is one
     rows: dict[str, float] = field(default_factory=dict)  # an infeasibility certificate: row -> multiplier
     seconds: float = 0.0
+    bound: float | None = None  # a lower bound of the dispatch's optimum, when the dispatcher proves one
+    method: str = "one LP over every period"
 
 
 #: ``(full-year data, fixed blocks, options) -> Dispatch``
@@ -136,11 +138,16 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
     got = run(d, fixed, options or SolveOptions())
     out["status"] = got.status.value
     out["seconds"] = got.seconds
+    out["method"] = got.method
     if got.v is not None and got.status.has_plan:
         fig = _figures(d, got.v, fixed)
         agg = res.objective_value
         out.update(objective=fig.objective_value, **_targets(d, fig),
                    gap=(fig.objective_value - agg) / max(abs(agg), 1e-12))
+        if got.bound is not None:
+            # the year's dispatch is proved within this much of its own optimum
+            out.update(dispatch_bound=got.bound, dispatch_gap=max(fig.objective_value - got.bound, 0.0)
+                       / max(abs(fig.objective_value), 1e-12))
         return out
     top = sorted(got.rows.items(), key=lambda kv: -abs(kv[1]))[:ROWS_SHOWN]
     out["rows"] = [name for name, _ in top]
