@@ -1,0 +1,116 @@
+"""Sweeps over time fields, and headroom, capacity value and outages on instances with
+periods, checked against figures worked by hand (the teaching instances' headers) or
+solved independently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import computeplan
+from computeplan import analysis
+from computeplan.cli import app
+from computeplan.errors import UsageError
+
+TEACHING = Path(__file__).resolve().parent.parent / "instances" / "teaching"
+runner = CliRunner()
+
+
+def approx(v: float) -> Any:
+    return pytest.approx(v, rel=1e-7, abs=1e-7)
+
+
+def raw_of(name: str) -> dict[str, Any]:
+    raw = yaml.safe_load((TEACHING / name).read_text())
+    assert isinstance(raw, dict)
+    return raw
+
+
+def one_grid_site(grid_kw: float = 60.0) -> dict[str, Any]:
+    """teaching/grid-cap without site dear: 80 kW of must-serve work on one site capped at grid_kw."""
+    raw = raw_of("grid-cap.yaml")
+    raw["sites"] = [s for s in raw["sites"] if s["id"] == "cheap"]
+    raw["sites"][0]["grid_kw"] = grid_kw
+    return raw
+
+
+# --------------------------------------------------------------------------------------
+# Sweeps over time fields
+# --------------------------------------------------------------------------------------
+def test_sweep_flex_window_saves_more_the_longer_it_is() -> None:
+    """teaching/flex-cheap-hours by hand (its header and tests/test_time_model.py): no window
+    54, 4 h windows 52 (only hours 4-7 mix two prices), 24 h 36."""
+    df = computeplan.sweep(TEACHING / "flex-cheap-hours.yaml", ["workloads.class.ai-training.flex_window_hours=0,4,24"])
+    assert df["workloads.class.ai-training.flex_window_hours"].tolist() == [0.0, 4.0, 24.0]
+    assert df["status"].tolist() == ["optimal"] * 3
+    assert df["objective"].tolist() == [approx(54.0), approx(52.0), approx(36.0)]
+    assert df["objective"].is_monotonic_decreasing
+
+
+def test_apply_values_sets_the_window_of_every_workload_of_the_class() -> None:
+    raw = raw_of("flex-cheap-hours.yaml")
+    raw["workloads"].append({**raw["workloads"][0], "id": "job2"})
+    raw["workloads"].append({**raw["workloads"][0], "id": "web", "class": "general", "flex_window_hours": 6})
+    inst = computeplan.load_instance(raw)
+    out = analysis.apply_values(inst, {"workloads.class.ai-training.flex_window_hours": 0, "demand.scale": 2})
+    assert {w.id: (w.flex_window_hours, w.demand_tflops) for w in out.workloads} == {
+        "job": (None, 20.0), "job2": (None, 20.0), "web": (6, 20.0)}
+    out = analysis.apply_values(inst, {"workloads.class.ai-training.flex_window_hours": 8})
+    assert [w.flex_window_hours for w in out.workloads] == [8, 8, 6]
+
+
+def test_sweep_reports_every_bad_window_with_its_point() -> None:
+    with pytest.raises(UsageError) as e:
+        computeplan.sweep(TEACHING / "flex-cheap-hours.yaml",
+                          ["workloads.class.ai-training.flex_window_hours=4,5,7,2.5"])
+    text = str(e.value)
+    assert text.startswith("3 of 4 point(s) are not valid instances")
+    assert "point workloads.class.ai-training.flex_window_hours=5: --vary: workloads.class.ai-training." \
+           "flex_window_hours: workloads[0] (job): must divide 24" in text
+    assert "must divide 24 (1, 2, 3, 4, 6, 8, 12, 24) or exceed 24, got 5" in text
+    assert "point workloads.class.ai-training.flex_window_hours=7:" in text
+    assert "point workloads.class.ai-training.flex_window_hours=2.5: --vary: " \
+           "workloads.class.ai-training.flex_window_hours: must be a whole number" in text
+    assert "=4:" not in text
+
+
+def test_windows_longer_than_a_day_need_periods_that_do_not_recur() -> None:
+    raw = raw_of("flex-cheap-hours.yaml")
+    raw["time"]["periods"]["weight"] = [2] * 24
+    inst = computeplan.load_instance(raw)
+    with pytest.raises(UsageError, match=r"flex_window_hours=48: .*a window longer than 24 h needs periods"):
+        analysis.check_points(inst, [{"workloads.class.ai-training.flex_window_hours": 48}])
+
+
+def test_flex_window_path_needs_a_class_and_a_time_block() -> None:
+    inst = computeplan.load_instance(TEACHING / "two-sites.yaml")
+    with pytest.raises(UsageError, match="no time block"):
+        analysis.check_path(inst, f"workloads.class.{inst.workloads[0].class_}.flex_window_hours")
+    timed = computeplan.load_instance(TEACHING / "flex-cheap-hours.yaml")
+    with pytest.raises(UsageError, match="no workload of class 'hpc'"):
+        analysis.check_path(timed, "workloads.class.hpc.flex_window_hours")
+
+
+def test_cli_bad_window_is_exit_2(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["sweep", str(TEACHING / "flex-cheap-hours.yaml"), "--vary",
+                            "workloads.class.ai-training.flex_window_hours=5", "--engine", "serial"])
+    assert r.exit_code == 2, r.output
+    assert "must divide 24" in r.output and "Traceback" not in r.output
+
+
+def test_sweep_grid_kw_reports_the_infeasible_point_and_its_diagnosis() -> None:
+    """80 kW of must-serve work in each of two hours on one site at 0.10: a cap of 60 kW leaves
+    no plan, and the diagnosis asks for grid_kw at 80 (the header of teaching/grid-cap);
+    80 and 100 kW give 2 x 80 x 0.10 = 16."""
+    inst = computeplan.load_instance(one_grid_site())
+    df = computeplan.sweep(inst, ["sites.cheap.grid_kw=60,80,100"])
+    assert df["status"].tolist() == ["infeasible", "optimal", "optimal"]
+    assert df["objective"].iloc[1:].tolist() == [approx(16.0)] * 2
+    diag = df["diagnosis"].iloc[0]
+    assert "grid_kw" in diag and "cheap" in diag and "80" in diag, diag
+    with pytest.raises(UsageError, match=r"point sites.cheap.grid_kw=0: .*grid_kw: must be > 0"):
+        computeplan.sweep(inst, ["sites.cheap.grid_kw=0,50"])
