@@ -114,3 +114,74 @@ def test_sweep_grid_kw_reports_the_infeasible_point_and_its_diagnosis() -> None:
     assert "grid_kw" in diag and "cheap" in diag and "80" in diag, diag
     with pytest.raises(UsageError, match=r"point sites.cheap.grid_kw=0: .*grid_kw: must be > 0"):
         computeplan.sweep(inst, ["sites.cheap.grid_kw=0,50"])
+
+
+# --------------------------------------------------------------------------------------
+# Headroom over periods
+# --------------------------------------------------------------------------------------
+def two_hours(**w1: Any) -> dict[str, Any]:
+    """One site of 300 kW at PUE 1 (1 kW of IT per TFLOPS); two 1-hour periods; w1 (class
+    general) 100 TFLOPS with the shape 0.5, 1.5: 50 TFLOPS in hour 0, 150 in hour 1."""
+    box = {"perf_tflops": {"fp32": 1.0}, "idle_kw": 0.0, "peak_kw": 1.0}
+    site = {"tier": "midsize", "zone": "town", "facility": "t-ideal", "price_per_kwh": 0.1,
+            "carbon_kg_per_kwh": 0.5, "servers": {"t-box": 1000}}
+    return {
+        "computeplan": 1, "name": "two-hours",
+        "hardware": {"t-box": box}, "facilities": {"t-ideal": {"pue_full": 1.0, "pue_quarter": 1.0}},
+        "zones": {"town": {"lat": 31.0, "lon": 121.0}},
+        "sites": [{"id": "s1", "it_capacity_kw": 300, **site}],
+        "workloads": [{"id": "w1", "class": "general", "demand_tflops": 100, "precision": "fp32",
+                       "hardware": ["t-box"], "origin": "town", **w1}],
+        "time": {"periods": {"shape": [0.5, 1.5]}, "demand": {"general": "shape"}},
+    }
+
+
+def assert_largest_factor(raw: dict[str, Any], factor: float, path: str = "demand.scale") -> None:
+    """The factor checked by solving the scaled instance: feasible at it, infeasible above it."""
+    inst = computeplan.load_instance(raw)
+    at = computeplan.solve(analysis.apply_values(inst, {path: factor * (1 - 1e-7)}))
+    above = computeplan.solve(analysis.apply_values(inst, {path: factor * (1 + 1e-4)}))
+    assert at.status == "optimal" and above.status == "infeasible"
+
+
+@pytest.mark.parametrize(("w1", "grid", "factor"), [
+    ({}, None, 2.0),                                # 150 lambda <= 300 in hour 1
+    ({"flex_window_hours": 24}, None, 3.0),         # 200 lambda TFLOPS-hours in 2 x 300 kWh
+    ({}, 250.0, 250 / 150),                         # the grid connection binds in hour 1
+    ({"flex_window_hours": 24}, 250.0, 2.5),        # 200 lambda <= 2 x 250
+])
+def test_headroom_over_periods_by_hand(w1: dict[str, Any], grid: float | None, factor: float) -> None:
+    raw = two_hours(**w1)
+    if grid is not None:
+        raw["sites"][0]["grid_kw"] = grid
+    h = computeplan.headroom(computeplan.load_instance(raw))
+    assert h.method == "parametric LP" and h.factor == approx(factor)
+    assert h.base_tflops == approx(100.0)
+    assert_largest_factor(raw, factor)
+    gains = {c["name"]: c["gain_per_pct"] for c in h.constraints}
+    if grid is None and not w1:  # one more % of 300 kW in hour 1: 3 / 150
+        assert gains == {"capacity[s1]": approx(0.02)}
+    elif grid is not None and not w1:  # one more % of 250 kW: 2.5 / 150
+        assert gains == {"grid[s1]": approx(2.5 / 150)}
+
+
+def test_headroom_of_one_class_over_periods() -> None:
+    """w2 (class batch, 60 TFLOPS in each hour) stays; general grows: 150 lambda + 60 <= 300."""
+    raw = two_hours()
+    raw["workloads"].append({"id": "w2", "class": "batch", "demand_tflops": 60, "precision": "fp32",
+                             "hardware": ["t-box"], "origin": "town"})
+    h = computeplan.headroom(computeplan.load_instance(raw), "general")
+    assert h.factor == approx(1.6) and h.binding == ["capacity[s1]"]
+    assert_largest_factor(raw, 1.6, "demand.class.general.scale")
+
+
+def test_headroom_bisects_over_periods_when_work_is_indivisible() -> None:
+    """Sites of 300 and 200 kW: divisible, w1 splits (150 lambda <= 500); indivisible, it runs
+    on s1 for the whole horizon (150 lambda <= 300), found by bisection within its tolerance."""
+    raw = two_hours()
+    raw["sites"].append({**raw["sites"][0], "id": "s2", "it_capacity_kw": 200})
+    assert computeplan.headroom(computeplan.load_instance(raw)).factor == approx(500 / 150)
+    raw["workloads"][0]["divisible"] = False
+    h = computeplan.headroom(computeplan.load_instance(raw), tol=1e-5)
+    assert h.method.startswith("bisection") and 2.0 - 1e-5 <= h.factor <= 2.0
+    assert_largest_factor(raw, 2.0)
