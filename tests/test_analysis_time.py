@@ -4,9 +4,11 @@ solved independently."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -185,3 +187,97 @@ def test_headroom_bisects_over_periods_when_work_is_indivisible() -> None:
     h = computeplan.headroom(computeplan.load_instance(raw), tol=1e-5)
     assert h.method.startswith("bisection") and 2.0 - 1e-5 <= h.factor <= 2.0
     assert_largest_factor(raw, 2.0)
+
+
+# --------------------------------------------------------------------------------------
+# Capacity value over periods
+# --------------------------------------------------------------------------------------
+def test_capacity_value_of_grid_kw_matches_a_solve_with_one_more_kw() -> None:
+    """teaching/grid-cap: a kW more grid at cheap moves a kW from dear (0.20) to cheap (0.10)
+    in each of the two hours: 0.2 saved. Neither site's IT capacity binds."""
+    inst = computeplan.load_instance(TEACHING / "grid-cap.yaml")
+    cap = analysis.capacity_value(inst).set_index("site")
+    assert cap.loc["cheap", "grid_kw"] == 50.0 and cap.loc["cheap", "grid_value_per_kw"] == approx(0.2)
+    assert pd.isna(cap.loc["dear", "grid_kw"])
+    assert cap["value_per_kw"].tolist() == [0.0, 0.0]
+    assert cap.loc["cheap", "note"] == "binds in 0 of 2 periods"
+    assert cap.loc["cheap", "it_kw"] == approx(50.0) and cap.loc["dear", "it_kw"] == approx(30.0)
+    sweep = computeplan.sweep(inst, ["sites.cheap.grid_kw=50,51"])  # solved again, independently
+    assert sweep["objective"].iloc[0] - sweep["objective"].iloc[1] == approx(0.2)
+
+
+def test_capacity_value_sums_the_periods_in_which_capacity_binds() -> None:
+    """w1 200 TFLOPS shaped 0.5, 1.5: 100 then 300 kW. s1 (250 kW at 0.10) carries all of
+    hour 0 and 250 kW of hour 1; s2 (0.20) the other 50. A kW more at s1 saves 0.10 in hour 1
+    only; ten more kW save 1.0 when solved again."""
+    raw = two_hours()
+    raw["workloads"][0]["demand_tflops"] = 200
+    raw["sites"][0]["it_capacity_kw"] = 250
+    raw["sites"].append({**raw["sites"][0], "id": "s2", "it_capacity_kw": 1000, "price_per_kwh": 0.2})
+    raw["objective"] = "cost"
+    inst = computeplan.load_instance(raw)
+    cap = analysis.capacity_value(inst).set_index("site")
+    assert cap.loc["s1", "value_per_kw"] == approx(0.1) and cap.loc["s1", "rank"] == 1
+    assert cap.loc["s1", "note"] == "binds in 1 of 2 periods" and cap.loc["s1", "it_kw"] == approx(250.0)
+    assert pd.isna(cap.loc["s1", "holds_to_kw"])  # no single row's range over periods
+    assert cap.loc["s2", "value_per_kw"] == 0.0 and "grid_value_per_kw" not in cap.columns
+    sweep = computeplan.sweep(inst, ["sites.s1.it_capacity_kw=250,260"])
+    assert sweep["objective"].iloc[0] - sweep["objective"].iloc[1] == approx(1.0)
+
+
+def test_capacity_value_of_a_milp_over_periods_fixes_the_placement() -> None:
+    """w1 indivisible: it runs on one pool for both hours, so the LP behind the prices fixes
+    that pick; on s2 (1,000 kW) nothing binds."""
+    raw = two_hours(divisible=False)
+    raw["sites"].append({**raw["sites"][0], "id": "s2", "it_capacity_kw": 1000, "price_per_kwh": 0.2})
+    raw["sites"][0]["it_capacity_kw"] = 100  # s1 cannot take 150 TFLOPS in hour 1
+    raw["objective"] = "cost"
+    inst = computeplan.load_instance(raw)
+    res = computeplan.solve(inst)
+    assert {a["site"] for a in res.assignment_records} == {"s2"}
+    cap = analysis.capacity_value(inst, res).set_index("site")
+    assert cap["value_per_kw"].tolist() == [0.0, 0.0] and cap.loc["s2", "it_kw"] == approx(150.0)
+
+
+def test_cli_capacity_on_a_time_instance(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["capacity", str(TEACHING / "grid-cap.yaml"), "--out", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    recs = {x["site"]: x for x in json.loads(r.stdout)}
+    assert recs["cheap"]["grid_value_per_kw"] == approx(0.2)
+
+
+# --------------------------------------------------------------------------------------
+# Outages over periods
+# --------------------------------------------------------------------------------------
+def test_outage_removes_a_site_over_the_whole_horizon() -> None:
+    """teaching/grid-cap, with cheap's price given as its own series: without cheap, dear
+    carries all 80 kW in both hours (2 x 80 x 0.20 = 32); without dear, cheap's 50 kW grid
+    cap leaves 30 TFLOPS unserved in each hour."""
+    raw = raw_of("grid-cap.yaml")
+    raw["time"]["periods"]["p_cheap"] = [0.10, 0.10]
+    raw["time"]["sites"] = {"cheap": {"price_per_kwh": "p_cheap"}}
+    inst = computeplan.load_instance(raw)
+    out = analysis.remove_site(inst, "cheap")
+    assert [s.id for s in out.sites] == ["dear"] and out.time is not None and out.time.sites == {}
+    assert inst.time is not None and set(inst.time.sites) == {"cheap"}, "the base instance is not changed"
+    df = computeplan.outage(inst).set_index("site")
+    assert df.loc["(none)", "objective"] == approx(22.0) and df.loc["(none)", "unserved_tflops"] == approx(0.0)
+    no_cheap = df.loc["cheap"]
+    assert no_cheap["status"] == "optimal" and no_cheap["energy_kwh"] == approx(160.0)
+    assert no_cheap["cost"] == approx(32.0) and no_cheap["unserved_tflops"] == approx(0.0)
+    assert no_cheap["lost_tflops"] == approx(50.0) and no_cheap["absorbed_by"] == "dear:+50"
+    no_dear = df.loc["dear"]
+    assert no_dear["unserved_tflops"] == approx(30.0) and no_dear["unserved_share"] == approx(30 / 80)
+    assert no_dear["cost"] == approx(2 * 50 * 0.10) and no_dear["lost_tflops"] == approx(30.0)
+
+
+def test_headroom_and_capacity_refuse_representative_days() -> None:
+    """On typical days a factor or a kW's value would hold for the typical days only, not for
+    the peak hours of the year they stand for: refused, naming the field to remove."""
+    inst = computeplan.load_instance(TEACHING / "grid-cap.yaml")
+    assert inst.time is not None
+    typical = inst.model_copy(update={"time": inst.time.model_copy(update={"typical_days": 1})})
+    with pytest.raises(UsageError, match=r"headroom: not on representative days.*time.typical_days"):
+        computeplan.headroom(typical)
+    with pytest.raises(UsageError, match=r"capacity value: not on representative days.*time.typical_days"):
+        analysis.capacity_value(typical, computeplan.solve(inst))

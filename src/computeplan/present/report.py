@@ -398,7 +398,7 @@ def _capacity_section(res: Result, cap: pd.DataFrame | None) -> str:
                 "kW, hall count and fixed overhead held. The price holds while the capacity stays between the two "
                 "limits (HiGHS ranging of the capacity row).</p>")
         cols = ["rank", "site", "tier", "value_per_kw", "it_kw", "active_capacity_kw", "holds_from_kw",
-                "holds_to_kw", "note"]
+                "holds_to_kw", "grid_kw", "grid_value_per_kw", "note"]
         cols = [c for c in cols if c in cap.columns]
     heads = [f"value per kW ({unit})" if c == "value_per_kw" else c.replace("_", " ") for c in cols]
     return note + (_capacity_chart(cap, unit) or "") + _table(cap, cols, heads, left=["site", "tier"],
