@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from computeplan.model.targets import TARGETS, site_key
 from computeplan.plan.result import Result
@@ -388,18 +390,20 @@ def peaks_chart(res: Result, figure: Figure, svg: Svg, peaks: pd.DataFrame) -> s
     ax = axes[0, 0]
     yy = np.arange(n)
     colours = [RED if a else BLUE for a in peaks["at_cap"]]
-    ax.barh(yy, peaks["peak_facility_kw"] / div, color=colours, label="peak facility power")
+    ax.barh(yy, peaks["peak_facility_kw"] / div, color=colours)
+    handles: list[Any] = [Patch(color=BLUE, label="peak facility power")]
     grid = peaks["grid_kw"].astype(float)
     has = grid.notna().to_numpy()
     if has.any():
-        ax.scatter(grid[has] / div, yy[has], marker="|", s=260, linewidths=2.5, color="#212121", zorder=3,
-                   label="grid connection (grid_kw)")
+        ax.scatter(grid[has] / div, yy[has], marker="|", s=260, linewidths=2.5, color="#212121", zorder=3)
+        handles.append(Line2D([], [], marker="|", markersize=14, markeredgewidth=2.5, linestyle="none",
+                              color="#212121", label="grid connection (grid_kw)"))
     if any(peaks["at_cap"]):
-        ax.barh([], [], color=RED, label="peak at its grid cap")
+        handles.append(Patch(color=RED, label="peak at its grid cap"))
     ax.set_yticks(yy, [f"{s} ({str(t)[0]})" for s, t in zip(peaks["site"], peaks["tier"], strict=True)], fontsize=8)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel(f"facility power, {unit}")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle("Each site's peak facility power against its grid connection", fontsize=11)
     alt = ("Bar chart of each site's peak facility power over the periods, with its grid_kw cap marked; "
            f"{int(peaks['at_cap'].sum())} site(s) reach their cap")
