@@ -260,8 +260,8 @@ def test_report_and_single_period_analyses_on_a_time_instance(tmp_path):
                               "--report", str(tmp_path / "report.html"), "--quiet"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "report.html").is_file()
-    with pytest.raises(UsageError, match="not supported yet"):
-        computeplan.headroom(TEACHING / "grid-cap.yaml")
+    # cheap's 50 kW grid cap and dear's 1,000 kW carry 1,050 kW in each hour: 1,050 / 80
+    assert computeplan.headroom(TEACHING / "grid-cap.yaml").factor == pytest.approx(1050 / 80, rel=1e-9)
 
 
 def test_interchangeable_workloads_are_merged_exactly():

@@ -26,7 +26,14 @@ from computeplan.analysis.outage import optional_demand, outage, outage_sites, r
 from computeplan.analysis.points import RunOptions, as_instance, copy_instance
 from computeplan.analysis.sweep import sweep
 from computeplan.analysis.tables import binding_targets, diagnosis_text, result_row, write_table
-from computeplan.analysis.vary import VARY_HELP, Vary, apply_values, check_path, parse_vary
+from computeplan.analysis.vary import (
+    VARY_HELP,
+    Vary,
+    apply_values,
+    check_path,
+    check_points,
+    parse_vary,
+)
 
 __all__ = [
     "VARY_HELP",
@@ -40,6 +47,7 @@ __all__ = [
     "capacity_of_result",
     "capacity_value",
     "check_path",
+    "check_points",
     "copy_instance",
     "diagnosis_text",
     "headroom",

@@ -23,6 +23,7 @@ from computeplan.solvers import Budget, SolveOptions, SolveOutcome, Termination
 from computeplan.solvers.highs import solve_highs
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 
@@ -73,31 +74,64 @@ def _scaled_mask(d: ModelData, workload_class: str | None) -> B:
     return np.array([c == workload_class for c in d.wl_class], dtype=bool)
 
 
+#: Row families whose right-hand side is a workload's demand (its shape, window or rate,
+#: as a multiple of ``demand_tflops``; one for the pick of a non-divisible workload).
+DEMAND_FAMILIES = ("assign", "window", "rate", "pick")
+
+
+def _row_workloads(m: Model, name: str) -> I64:
+    """The workload of each row of a demand family: every row holds the ``x`` (or, for
+    ``pick``, the ``y``) columns of one workload."""
+    d, fam = m.data, m.families[name]
+    A = sp.csr_matrix(m.A[fam.start : fam.stop])
+    if np.any(np.diff(A.indptr) == 0):
+        raise SolverError(f"headroom: a row of {name} has no column")
+    col = A.indices[A.indptr[:-1]]
+    if name == "pick":
+        return np.asarray(d.cand_wl[d.y_cand[col - m.layout.start("y")]], dtype=np.int64)
+    return np.asarray(d.cand_wl[(col - m.layout.start("x")) % d.n_cand], dtype=np.int64)
+
+
+def _scaled_columns(m: Model, scaled: B) -> B:
+    """The columns that scale with demand: ``x`` (every period) and ``y`` of the scaled workloads."""
+    d = m.data
+    out = np.zeros(m.n_cols, dtype=bool)
+    out[m.layout["x"]] = np.tile(scaled[d.cand_wl], d.n_periods)
+    out[m.layout["y"]] = scaled[d.cand_wl[d.y_cand]]
+    return out
+
+
 def _parametric(m: Model, scaled: B, integer: B | None = None) -> Model:
     """The model in absolute shares ``y = lambda x`` with one more column, lambda.
 
-    Every row is homogeneous in the scaled workloads' shares except their assignment
-    rows, which become ``sum_c y_c - lambda = 0`` (``<= 0`` for optional work). Columns
-    ``[y | n | z | lambda]``; the objective is ``max lambda``.
+    Every row is homogeneous in the scaled workloads' columns except those whose
+    right-hand side is their demand: the assignment rows (per period: its shape), the
+    windows and rates of flexible work, and the pick of non-divisible work. Each such row
+    ``a.x in [lo, hi]`` becomes ``a.y - hi lambda = 0`` when it was an equality (must-serve
+    work), ``<= 0`` otherwise. Columns ``[y | n | z | ... | lambda]``; the objective is
+    ``max lambda``. With a non-divisible scaled workload (its pick ``y`` scaled as well)
+    this is exact only as a relaxation.
     """
-    d = m.data
     V, R = m.n_cols, m.n_rows
-    fam = m.families["assign"]
-    has = np.flatnonzero(np.diff(d.wl_ptr) > 0)
-    rows = fam.start + np.flatnonzero(scaled[has])
-    lam = sp.csr_matrix((-np.ones(len(rows)), (rows, np.zeros(len(rows), dtype=np.int64))), shape=(R, 1))
-    A = sp.csr_matrix(sp.hstack([m.A, lam], format="csr"))
     row_lo, row_hi = m.row_lo.copy(), m.row_hi.copy()
-    wl_of_row = has[rows - fam.start]
-    row_lo[rows] = np.where(d.wl_must[wl_of_row], 0.0, -np.inf)
-    row_hi[rows] = 0.0
+    rows: list[I64] = []
+    for name in DEMAND_FAMILIES:
+        fam = m.families.get(name)
+        if fam is None or fam.stop == fam.start:
+            continue
+        r = fam.start + np.flatnonzero(scaled[_row_workloads(m, name)])
+        rows.append(r)
+        row_lo[r] = np.where(m.row_lo[r] == m.row_hi[r], 0.0, -np.inf)
+        row_hi[r] = 0.0
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    lam = sp.csr_matrix((-m.row_hi[r], (r, np.zeros(len(r), dtype=np.int64))), shape=(R, 1))
+    A = sp.csr_matrix(sp.hstack([m.A, lam], format="csr"))
     col_lo = np.append(m.col_lo, 0.0)
-    col_hi = np.append(m.col_hi, np.inf)
-    col_hi[m.layout["x"]] = np.where(scaled[d.cand_wl], np.inf, col_hi[m.layout["x"]])
+    col_hi = np.append(np.where(_scaled_columns(m, scaled), np.inf, m.col_hi), np.inf)
     c = np.zeros(V + 1)
     c[V] = -1.0
     integ = np.append(m.integer if integer is None else integer, False)
-    return Model(data=d, layout=m.layout.extend("lambda", 1), c=c, offset=0.0, A=A, row_lo=row_lo,
+    return Model(data=m.data, layout=m.layout.extend("lambda", 1), c=c, offset=0.0, A=A, row_lo=row_lo,
                  row_hi=row_hi, col_lo=col_lo, col_hi=col_hi, integer=integ, families=m.families, ex=m.ex,
                  scale=1.0, terms=m.terms)
 
@@ -119,10 +153,12 @@ def _binding_constraints(pm: Model, out: SolveOutcome) -> list[dict[str, Any]]:
     parts = pm.layout.split(v)
     duals = pm.layout.split(yc)
     items: list[dict[str, Any]] = []
+    n_t, S = d.n_periods, d.n_sites
     f = pm.families["capacity"]
+    cap_dual = y[f.start : f.stop].reshape(n_t, S).sum(axis=0)  # a kW more in every period
     z = parts["z"]
     for j, sid in enumerate(d.site_ids):
-        gain = -y[f.start + j] * 0.01 * d.site_cap[j]  # d(lambda)/d(kW) = -dual (min -lambda)
+        gain = -cap_dual[j] * 0.01 * d.site_cap[j]  # d(lambda)/d(kW) = -dual (min -lambda)
         if z[j] < 0.5:  # every hall off in the plan: what would help is switching one on
             items.append({"name": f"halls[{sid}]", "kind": "halls", "gain_per_pct": float(gain)})
         else:
@@ -132,8 +168,16 @@ def _binding_constraints(pm: Model, out: SolveOutcome) -> list[dict[str, Any]]:
         T = term.given.value
         gain = abs(prices[term.given.label]) * 0.01 * (abs(T) if T != 0 else 1.0)
         items.append({"name": term.given.label, "kind": "target", "gain_per_pct": float(gain)})
+    g = pm.families.get("grid")
+    if g is not None:
+        capped = np.flatnonzero(np.isfinite(d.site_grid))
+        grid_dual = y[g.start : g.stop].reshape(n_t, len(capped)).sum(axis=0)
+        for k, j in enumerate(capped.tolist()):
+            items.append({"name": f"grid[{d.site_ids[j]}]", "kind": "grid",
+                          "gain_per_pct": float(-grid_dual[k] * 0.01 * d.site_grid[j])})
+    n_dual = duals["n"].reshape(n_t, d.n_pools).sum(axis=0)
     for p in range(d.n_pools):
-        gain = -duals["n"][p] * 0.01 * d.pool_servers[p]
+        gain = -n_dual[p] * 0.01 * d.pool_servers[p]
         items.append({"name": f"servers[{d.site_ids[d.pool_site[p]]}/{d.hardware_ids[d.pool_hw[p]]}]",
                       "kind": "servers", "gain_per_pct": float(gain)})
     lam = float(parts["lambda"][0])
@@ -155,7 +199,9 @@ def headroom(
 
     Every workload of the class (every workload when ``workload_class`` is None) has its
     demand multiplied by the same factor; workloads that need not be served may be left
-    unserved; every target and capacity holds.
+    unserved; every target and capacity holds. Over periods, the factor scales the demand
+    of every period (the shape is kept, a flexible workload's windows and rate with it),
+    and each capacity, grid connection and server count holds in every period.
 
     ``method``:
 
@@ -173,8 +219,10 @@ def headroom(
     """
     budget = Budget(time_limit)
     inst = as_instance(instance)
-    if inst.time is not None:
-        raise UsageError("headroom: instances with a time block are not supported yet")
+    if inst.time is not None and inst.time.typical_days is not None:
+        raise UsageError("headroom: not on representative days: the factor would be sized for the typical days, "
+                         "not for the peak hours of the year they stand for; remove time.typical_days to find the "
+                         "headroom over every period")
     if method not in ("auto", "parametric", "bisection"):
         raise UsageError(f"--method: expected auto, parametric or bisection, got {method!r}")
     if not tol > 0:
@@ -186,8 +234,8 @@ def headroom(
                          "demand whose growth the fleet must absorb")
     base_tflops = float(d.wl_demand[scaled & d.wl_must].sum())
     m = build_model(d)
-    xs = m.layout["x"]
-    indivisible_scaled = bool(np.any(m.integer[xs] & scaled[d.cand_wl]))
+    scaled_cols = _scaled_columns(m, scaled)
+    indivisible_scaled = bool(np.any(m.integer & scaled_cols))
     V = m.n_cols
     int_cols = np.append(m.integer, False)
     if method == "parametric" and indivisible_scaled:
@@ -251,10 +299,8 @@ def headroom(
     # Binding constraints: the parametric LP with the plan's halls and placements fixed.
     pm = _parametric(m, scaled, np.zeros(V, dtype=bool))
     vv = np.append(v_lo, 0.0)
-    unscaled_int = np.append(m.integer, False)
-    unscaled_int[xs] &= ~scaled[d.cand_wl]
-    chosen = np.zeros(V + 1, dtype=bool)
-    chosen[xs] = m.integer[xs] & scaled[d.cand_wl]
+    unscaled_int = np.append(m.integer & ~scaled_cols, False)
+    chosen = np.append(m.integer & scaled_cols, False)
     # an indivisible workload stays where the plan put it
     fm = pm.with_fixed(vv, unscaled_int, zero=chosen & (np.round(vv) < 0.5))
     out = _max_lambda(fm, budget, mip_gap)

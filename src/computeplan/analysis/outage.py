@@ -35,14 +35,18 @@ def optional_demand(inst: Instance) -> tuple[Instance, float]:
 
 
 def remove_site(inst: Instance, site_id: str) -> Instance:
-    """The instance without one site: its pools, its id in workloads' allowed lists, and
-    its own key of a keyed target (its site PUE cap) are gone."""
+    """The instance without one site over the whole horizon: its pools, its id in workloads'
+    allowed lists, its own key of a keyed target (its site PUE cap) and its own series of
+    the time block are gone."""
     if len(inst.sites) < 2:
         raise UsageError("outage: the instance has a single site; removing it leaves no fleet")
     sites = [s for s in inst.sites if s.id != site_id]
     wls = [w.model_copy(update={"sites": [x for x in w.sites if x != site_id]})
            if w.sites is not None and site_id in w.sites else w for w in inst.workloads]
     update: dict[str, Any] = {"sites": sites, "workloads": wls}
+    if inst.time is not None and site_id in inst.time.sites:
+        update["time"] = inst.time.model_copy(update={"sites": {k: v for k, v in inst.time.sites.items()
+                                                                if k != site_id}})
     keyed = {name: val for name, val in inst.targets.given().items() if isinstance(val, dict) and site_id in val}
     if keyed:  # a target keyed by the removed site loses that key
         update["targets"] = inst.targets.model_copy(update={

@@ -12,7 +12,7 @@ import pandas as pd
 from computeplan.analysis.parallel import run_points
 from computeplan.analysis.points import RunOptions, as_instance
 from computeplan.analysis.tables import _frame, _row_or_error, objective_name, result_row
-from computeplan.analysis.vary import Vary, _as_varies, apply_values
+from computeplan.analysis.vary import Vary, _as_varies, apply_values, check_points
 from computeplan.io.schema import Instance
 
 
@@ -62,8 +62,7 @@ def sweep(
     opts.validate(inst)
     points = [dict(zip([v.path for v in varies], combo, strict=True))
               for combo in itertools.product(*[v.values for v in varies])]
-    for p in points:  # every value checked before any solve
-        apply_values(inst, p)
+    check_points(inst, points)  # every point checked before any solve
     outs = run_points(_sweep_point, (inst, opts), points, engine=engine, scheduler=scheduler, workers=workers,
                       client=client, progress=progress, description="sweep")
     rows = [_row_or_error(p, o) for p, o in zip(points, outs, strict=True)]

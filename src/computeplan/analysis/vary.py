@@ -17,19 +17,23 @@ from pydantic import ValidationError
 from computeplan.analysis.points import copy_instance
 from computeplan.errors import InstanceError, UsageError
 from computeplan.io.loader import cross_check, pydantic_problems
-from computeplan.io.schema import TIERS, HardwareModel, Instance, Site, Targets
+from computeplan.io.periods import time_problems
+from computeplan.io.schema import TIERS, HardwareModel, Instance, Site, Targets, Workload
 from computeplan.model.targets import TARGETS
 
 SITE_FIELDS = ("it_capacity_kw", "halls", "max_utilisation", "price_per_kwh", "carbon_kg_per_kwh",
-               "renewable_share")
+               "renewable_share", "grid_kw")
 BUILD_FIELDS = ("halls_max", "hall_capex", "hall_kw", "site_capex", "lifetime_years")
 HARDWARE_FIELDS = ("capex", "lifetime_years", "embodied_kg")
+#: Fields of every workload of a class (``workloads.class.<class>.<field>``); they need periods.
+CLASS_FIELDS = ("flex_window_hours",)
 _WHOLE = ("halls", "build.halls_max")
 _SCALAR = tuple(n for n, spec in TARGETS.items() if not spec.keyed)
 _KEYED = tuple(n for n, spec in TARGETS.items() if spec.keyed)
 VARY_HELP = (f"targets.<target> ({', '.join(_SCALAR)}), "
              + "".join(f"targets.{n}.<tier or site>, " for n in _KEYED)
              + "demand.scale, demand.class.<class>.scale, "
+             + f"workloads.class.<class>.<{'|'.join(CLASS_FIELDS)}> (0: inflexible), "
              + f"sites.<id>.<{'|'.join(SITE_FIELDS)}>, sites.<id>.servers.<hardware>, "
              + f"sites.<id>.build.<{'|'.join(BUILD_FIELDS)}>, sites.<id>.build.servers_max.<hardware>, "
              + f"hardware.<id>.<{'|'.join(HARDWARE_FIELDS)}>, discount_rate")
@@ -136,6 +140,12 @@ def check_path(inst: Instance, path: str) -> None:
         if parts[1] in inst.hardware:
             return
         raise UsageError(bad + f"unknown hardware model {parts[1]!r}")
+    elif parts[0] == "workloads" and len(parts) == 4 and parts[1] == "class" and parts[3] in CLASS_FIELDS:
+        if parts[2] not in classes:
+            raise UsageError(bad + f"no workload of class {parts[2]!r} (classes: {', '.join(classes)})")
+        if inst.time is None:
+            raise UsageError(bad + "the instance has no time block; a flexibility window needs periods")
+        return
     elif parts == ["discount_rate"]:
         return
     raise UsageError(bad + f"not a path that can be varied; expected one of {VARY_HELP}")
@@ -229,6 +239,9 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
             except ValidationError as e:
                 raise _validation_error(e, ("hardware", hid)) from None
         update["hardware"] = hardware
+    class_edits = {path.split(".")[2]: v for path, v in values.items() if path.startswith("workloads.class.")}
+    if class_edits:
+        update["workloads"] = _class_windows(update.get("workloads", inst.workloads), class_edits)
     if "discount_rate" in values:
         rate = float(values["discount_rate"])
         if not 0.0 <= rate <= 1.0:
@@ -239,4 +252,48 @@ def apply_values(inst: Instance, values: Mapping[str, float]) -> Instance:
         problems = cross_check(out, "--vary")
         if problems:
             raise InstanceError(problems)
+    if class_edits:
+        problems = time_problems(out, "--vary")
+        if problems:
+            raise InstanceError(problems)
     return out
+
+
+def _class_windows(workloads: Sequence[Workload], windows: Mapping[str, float]) -> list[Workload]:
+    """Every workload of each class given with its ``flex_window_hours`` set (0: none, inflexible)."""
+    for cls, v in windows.items():
+        if not (float(v).is_integer() and v >= 0):
+            raise UsageError(f"--vary: workloads.class.{cls}.flex_window_hours: must be a whole number of hours "
+                             f">= 0 (0: inflexible), got {v!r}")
+    out = []
+    for i, w in enumerate(workloads):
+        if w.class_ not in windows:
+            out.append(w)
+            continue
+        hours = int(windows[w.class_]) or None
+        try:
+            out.append(Workload.model_validate({**w.model_dump(by_alias=True), "flex_window_hours": hours}))
+        except ValidationError as e:
+            msg = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+            raise UsageError(f"--vary: workloads.class.{w.class_}.flex_window_hours: workloads[{i}] ({w.id}): "
+                             f"{msg}") from None
+    return out
+
+
+def check_points(inst: Instance, points: Sequence[Mapping[str, float]]) -> None:
+    """Every point of a grid checked before any solve; the problems of each point are reported
+    together, each with its point (raises :class:`UsageError`)."""
+    bad: list[str] = []
+    for p in points:
+        try:
+            apply_values(inst, p)
+        except InstanceError as e:
+            bad.append(f"point {_point(p)}: " + "; ".join(e.problems))
+        except UsageError as e:
+            bad.append(f"point {_point(p)}: {e}")
+    if bad:
+        raise UsageError(f"{len(bad)} of {len(points)} point(s) are not valid instances:\n  " + "\n  ".join(bad))
+
+
+def _point(p: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in p.items())

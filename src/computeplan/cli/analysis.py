@@ -308,7 +308,7 @@ def capacity(
             sys.stdout.write(json.dumps(recs) + "\n")
         else:
             _print_frame(df, ["rank", "site", "tier", "value_per_kw", "it_kw", "active_capacity_kw",
-                              "holds_from_kw", "holds_to_kw"],
+                              "holds_from_kw", "holds_to_kw", "grid_kw", "grid_value_per_kw"],
                          f"Capacity value of {inst.name} ({df.attrs.get('objective_name')} saved per extra IT kW)",
                          left=("site", "tier"))
             if df.attrs.get("build"):

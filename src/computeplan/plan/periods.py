@@ -36,7 +36,8 @@ def site_peaks(d: ModelData, fig: Figures) -> list[dict[str, Any]]:
 
 
 def period_table(d: ModelData, fig: Figures) -> pd.DataFrame:
-    """One row per site and period: power, PUE and the period's series."""
+    """One row per site and period: power, PUE, the period's series, and its clock
+    ``hours`` and recurrences (``weight``)."""
     import pandas as pd
 
     T, S = d.n_periods, d.n_sites
@@ -51,6 +52,8 @@ def period_table(d: ModelData, fig: Figures) -> pd.DataFrame:
         "it_kw": it.ravel(), "facility_kw": fac.ravel(), "pue": pue.ravel(),
         "price_per_kwh": d.sp_price.T.ravel(), "carbon_kg_per_kwh": d.sp_carbon.T.ravel(),
         "temperature_c": d.sp_temp.T.ravel(),
+        # each period's clock hours and recurrences: its energy weight is their product
+        "hours": np.repeat(d.per_len, S), "weight": np.repeat(d.per_rep, S),
     })
     return pd.DataFrame(cols)
 

@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 
 from computeplan.errors import UsageError
 from computeplan.model.indicators import OBJECTIVE_UNITS as UNITS
-from computeplan.model.targets import TARGETS, site_key
 from computeplan.plan.result import Result, atomic_write_text
 from computeplan.present.build import build_section
 from computeplan.present.fmt import fmt
+from computeplan.present.report_time import pue_caps, site_caps, time_section
 from computeplan.present.tables import indicator_rows, tier_table
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e7d32", "#c62828", "#1f5f99", "#9e9e9e", "#ef6c00"
@@ -58,14 +58,16 @@ nav a{margin-right:12px;color:#1f5f99;text-decoration:none}
 # --------------------------------------------------------------------------------------
 # Charts
 # --------------------------------------------------------------------------------------
-def _svg(fig: Figure, name: str) -> str:
-    """The figure as an inline <svg> element (no XML prolog; ids unique to this chart)."""
+def _svg(fig: Figure, name: str, alt: str | None = None) -> str:
+    """The figure as an inline <svg> element (no XML prolog; ids unique to this chart),
+    in a ``div`` with id ``chart-NAME`` and, given ``alt``, that text as its label."""
     buf = io.StringIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": f"computeplan-{name}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     text = buf.getvalue()
     start = text.find("<svg")
-    return f'<div class="chart" id="chart-{html.escape(name)}" role="img">{text[start:]}</div>'
+    label = f' aria-label="{html.escape(alt, quote=True)}"' if alt else ""
+    return f'<div class="chart" id="chart-{html.escape(name)}" role="img"{label}>{text[start:]}</div>'
 
 
 def _figure(w: float, h: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure, Any]:
@@ -189,24 +191,10 @@ def _bar_chart(name: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
     return _svg(fig, name)
 
 
-def site_caps(res: Result) -> dict[str, float]:
-    """Each site's PUE cap (its own key before its tier's), from the result's targets."""
-    spec = next(t for t in TARGETS.values() if t.keyed and t.site_figure == "pue")
-    keyed = {t["name"].split(".", 1)[1]: float(t["target"]) for t in res.target_list
-             if str(t["name"]).startswith(spec.name + ".")}
-    out = {}
-    for s in res.site_records:
-        key = site_key(s["id"], str(s.get("tier")), keyed)
-        if key is not None:
-            out[s["id"]] = keyed[key]
-    return out
-
-
 def _sites_chart(res: Result) -> str:
     s = res.sites
     caps = site_caps(res)
-    fleet = next(t.name for t in TARGETS.values() if t.indicator == "fleet_pue")
-    fleet_cap = next((float(t["target"]) for t in res.target_list if t["name"] == fleet), None)
+    fleet_cap, _ = pue_caps(res)
     n = len(s)
     fig, axes = _figure(10, 0.9 + 0.27 * n, 2, 1)
     yy = np.arange(n)
@@ -410,7 +398,7 @@ def _capacity_section(res: Result, cap: pd.DataFrame | None) -> str:
                 "kW, hall count and fixed overhead held. The price holds while the capacity stays between the two "
                 "limits (HiGHS ranging of the capacity row).</p>")
         cols = ["rank", "site", "tier", "value_per_kw", "it_kw", "active_capacity_kw", "holds_from_kw",
-                "holds_to_kw", "note"]
+                "holds_to_kw", "grid_kw", "grid_value_per_kw", "note"]
         cols = [c for c in cols if c in cap.columns]
     heads = [f"value per kW ({unit})" if c == "value_per_kw" else c.replace("_", " ") for c in cols]
     return note + (_capacity_chart(cap, unit) or "") + _table(cap, cols, heads, left=["site", "tier"],
@@ -473,6 +461,8 @@ def build_report(
         sections.append(("indicators", "Indicators against targets", _indicators_section(res)))
         sections.append(("tiers", "Energy and carbon per tier and per site", _tiers_section(res)))
         sections.append(("sites", "Sites: utilisation, and PUE against its cap", _sites_section(res)))
+        if not res.periods.empty:
+            sections.append(("time", "Over time: power, PUE, load and peaks", time_section(res, _table, _figure, _svg)))
         sections.append(("beyond-need", "Servers powered beyond need", _beyond_section(res)))
         sections.append(("capacity-value", "Capacity value: what one more kW is worth, per site",
                          _capacity_section(res, capacity)))
