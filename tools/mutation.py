@@ -84,7 +84,10 @@ def run(files: list[str]) -> int:
 # ``quick``: the fast tests first, so that a mutant they kill stops early (``-x``)
 QUICK_TESTS = ["tests/test_mutants_evaluate.py", "tests/test_mutants_build.py", "tests/test_mutants_verify.py",
                "tests/test_engine.py", "tests/test_time_model.py", "tests/test_build_model.py", "tests/test_verify.py"]
-QUICK = MUTANTS / "quick.json"
+
+
+def _quick_file(path: str) -> Path:
+    return MUTANTS / f"quick-{Path(path).stem}.json"
 
 
 def _verdicts() -> dict[str, str]:
@@ -92,9 +95,10 @@ def _verdicts() -> dict[str, str]:
     of ``quick`` (marked so)."""
     from mutmut.stats import status_by_exit_code
 
-    quick = json.loads(QUICK.read_text()) if QUICK.exists() else {}
     out = {}
     for path, names in read_sample().items():
+        qf = _quick_file(path)
+        quick = json.loads(qf.read_text()) if qf.exists() else {}
         meta = MUTANTS / (path + ".meta")
         codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
         for n in names:
@@ -129,10 +133,11 @@ def quick(files: list[str], limit: float) -> None:
     os.dup2(saved, 1)
 
     verdicts = _verdicts()
-    done = json.loads(QUICK.read_text()) if QUICK.exists() else {}
     for path, names in read_sample().items():
         if files and path not in files:
             continue
+        qf = _quick_file(path)
+        done = json.loads(qf.read_text()) if qf.exists() else {}
         for n in names:
             if verdicts[n] != "not checked" or n in done:
                 continue
@@ -156,7 +161,7 @@ def quick(files: list[str], limit: float) -> None:
                 os.waitpid(pid, 0)
             done[n] = ("undecided" if rc is None else "killed" if rc == 1 else "survived" if rc == 0
                        else f"exit {rc}")
-            QUICK.write_text(json.dumps(done, indent=1))
+            qf.write_text(json.dumps(done, indent=1))
             print(f"{done[n]:>10} {time.monotonic() - t0:6.1f} s  {n}", flush=True)
 
 
