@@ -49,3 +49,17 @@ def test_every_row_has_its_name() -> None:
     m = _model("one-site")
     assert m.row_names() == ["assign[w1]", "cover[s1/t-srv]", "capacity[s1]"]
     assert m.n_rows == 3
+
+
+def test_a_candidate_site_gates_its_halls_and_its_servers_on_opening() -> None:
+    """build-site-pays.yaml: site west may build 1 hall and 100 servers, paid with its
+    site_capex: g - 1 o <= 0 and m - 100 o <= 0 (FORMULATION.md section 11)."""
+    m = _model("build-site-pays")
+    labels, lo, hi = _family(m, "build_open")
+    assert labels == ["build_open[west]", "build_open[west/t-srv]"]
+    f = m.families["build_open"]
+    rows = m.A[f.start : f.stop].toarray()
+    g, mm, o = (m.layout.start(k) for k in ("g", "m", "o"))
+    assert rows[0, g] == 1.0 and rows[0, o] == -1.0
+    assert rows[1, mm] == 1.0 and rows[1, o] == -100.0
+    assert lo == [-np.inf, -np.inf] and hi == [0.0, 0.0]
