@@ -1,0 +1,64 @@
+"""Tests written against mutants of `verify.py` that the other tests let through (README
+"Mutation testing"): each checks a figure against a value worked out by hand."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import computeplan
+from computeplan.io.loader import load_instance
+from computeplan.io.schema import Instance
+
+TEACHING = Path(__file__).resolve().parents[1] / "instances" / "teaching"
+
+
+def _solved(name: str) -> tuple[Instance, dict[str, Any]]:
+    inst = load_instance(TEACHING / f"{name}.yaml")
+    return inst, computeplan.solve(inst).to_dict()
+
+
+@pytest.fixture(scope="module")
+def one_site() -> tuple[Instance, dict[str, Any]]:
+    return _solved("one-site")
+
+
+def test_servers_on_beyond_a_pool_that_cannot_grow_claim_no_built_servers(one_site: Any) -> None:
+    """one-site.yaml has 400 t-srv servers and nothing to build: 401 on is outside 0..400,
+    and the message says nothing of servers built."""
+    inst, d = copy.deepcopy(one_site)
+    d["pools"][0]["servers_on"] = 401.0
+    (msg,) = [p for p in computeplan.verify(inst, d) if ".servers_on:" in p]
+    assert msg == "pools[s1/t-srv].servers_on: 401 servers on, outside 0..400 installed"
+
+
+def test_a_site_with_unreadable_active_halls_is_named_once_and_not_missing(one_site: Any) -> None:
+    inst, d = copy.deepcopy(one_site)
+    d["sites"][0]["active_halls"] = "one"
+    bad = computeplan.verify(inst, d)
+    assert "sites[s1].active_halls: expected a finite number, found 'one'" in bad
+    assert "sites[s1]: missing" not in bad  # the site is listed, its halls unreadable
+
+
+def test_a_build_result_without_its_capital_indicator_is_named() -> None:
+    """build-short.yaml: 11,000 per year of capital (its header); a result that drops the
+    indicator is incomplete."""
+    inst, d = _solved("build-short")
+    assert d["indicators"]["capex_per_year"] == pytest.approx(11_000.0)
+    del d["indicators"]["capex_per_year"]
+    assert "indicators.capex_per_year: missing" in computeplan.verify(inst, d)
+
+
+def test_a_wrong_peak_period_names_the_reported_and_the_recomputed_period() -> None:
+    """hot-afternoon.yaml: facility power 120, 135, 150, 150 kW over four periods, the peak
+    first in period 2 (its header). Period 1 (135 kW) is not a peak."""
+    inst, d = _solved("hot-afternoon")
+    (site,) = d["sites"]
+    assert site["peak_period"] == 2 and site["peak_facility_kw"] == pytest.approx(150.0)
+    site["peak_period"] = 1
+    assert "sites[s1].peak_period: reported 1, recomputed 2" in computeplan.verify(inst, d)
+    site["peak_period"] = 3  # 150 kW too: also the peak
+    assert computeplan.verify(inst, d) == []
