@@ -369,3 +369,22 @@ def test_site_pue_target_range(base):
 def test_unknown_target(base):
     base["targets"] = {"pue_max": 1.3}
     one(base, "targets.pue_max", "unknown key")
+
+
+def test_tables_read_as_the_inline_instance(tmp_path):
+    """The same generated fleet inline, as CSV tables and as Parquet tables (once more with
+    the index pandas stores beside the data, and an empty float cell) loads to one instance."""
+    import pandas as pd
+
+    from computeplan.io.generate import generate_instance, write_instance
+
+    raw = generate_instance(80, 6, seed=3, optional_share=0.3)
+    inline = computeplan.load_instance(write_instance(raw, tmp_path / "inline")).model_dump()
+    for kind in ("csv", "parquet"):
+        assert computeplan.load_instance(write_instance(raw, tmp_path / kind, tables=kind)).model_dump() == inline, kind
+    folder = tmp_path / "parquet"
+    wl = pd.read_parquet(folder / "workloads.parquet")
+    assert wl["max_latency_ms"].isna().any() and wl["tiers"].isna().any()  # empty float and text cells
+    wl.index = pd.Index([f"r{i}" for i in range(len(wl))], name="row")
+    wl.to_parquet(folder / "workloads.parquet", index=True)
+    assert computeplan.load_instance(folder / "instance.yaml").model_dump() == inline
