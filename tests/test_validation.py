@@ -4,27 +4,12 @@ names the field (the path) and says what was expected."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
 
 import pytest
+from support import one, problems_of
 
 import computeplan
 from computeplan import InstanceError
-
-
-def problems_of(raw: dict[str, Any], tmp: Path | None = None) -> list[str]:
-    with pytest.raises(InstanceError) as ei:
-        computeplan.load_instance(raw, base_dir=tmp)
-    return ei.value.problems
-
-
-def one(raw: dict[str, Any], path: str, *words: str) -> None:
-    probs = problems_of(raw)
-    hit = [p for p in probs if f": {path}" in p]
-    assert hit, f"no problem names {path!r}: {probs}"
-    for w in words:
-        assert any(w in p for p in hit), f"{w!r} not in {hit}"
 
 
 def test_base_is_valid(base):
