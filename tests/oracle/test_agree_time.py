@@ -42,9 +42,8 @@ PATHS = paths("instances-time")
 
 
 def _check(got: dict, path: Path, how: str) -> None:
-    per_period = EXPECTED[path.stem]["per_period"]
-
     def more(got: dict, ref: dict) -> list[str]:
+        per_period = EXPECTED[path.stem]["per_period"]
         problems = compare_time_block(got, ref, per_period)
         return problems + (compare_per_period(got["periods"], got["served"], ref) if per_period else [])
 
