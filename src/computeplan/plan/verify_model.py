@@ -176,13 +176,10 @@ def _sites_allowed(sites: list[SiteView], w: Workload, latency: Latency) -> list
 
 def _pools(inst: Instance, allowed: list[SiteView], w: Workload) -> list[tuple[SiteView, str, float]]:
     """The pools at the ``allowed`` sites with hardware of ``w`` that supports its precision."""
-    out = []
-    for s in allowed:
-        for h in dict.fromkeys(w.hardware):
-            hw = inst.hardware.get(h)
-            if h in s.pools and hw is not None and w.precision in hw.perf_tflops:
-                out.append((s, h, float(hw.perf_tflops[w.precision])))  # type: ignore[index]
-    return out
+    usable = [(h, float(hw.perf_tflops[w.precision]))  # type: ignore[index]
+              for h in dict.fromkeys(w.hardware)
+              if (hw := inst.hardware.get(h)) is not None and w.precision in hw.perf_tflops]
+    return [(s, h, perf) for s in allowed for h, perf in usable if h in s.pools]
 
 
 def _reach_groups(inst: Instance, sites: list[SiteView]) -> dict[tuple[object, ...], list[tuple[SiteView, str, float]]]:
