@@ -50,11 +50,11 @@ def test_milp_time_limit_whole_command(benchmark: Any, fleet_m: Path, tmp_path: 
     doc = json.loads((out_dir / "result.json").read_text())
     obj = doc["objective"]
     assert doc["status"] in ("feasible", "optimal") and obj["bound"] is not None and obj["gap"] is not None
-    wall = statistics.median(walls)
+    median = statistics.median(walls)
     benchmark.extra_info.update({
-        "limit_s": LIMIT, "startup_s": startup, "wall_s": walls, "wall_median_s": wall,
+        "limit_s": LIMIT, "startup_s": startup, "wall_s": walls, "wall_median_s": median,
         "cpu_s": cpus, "cpu_median_s": statistics.median(cpus),
-        "overrun_of_limit": (wall - startup - LIMIT) / LIMIT, "status": doc["status"], "gap": obj["gap"],
+        "overrun_of_limit": (median - startup - LIMIT) / LIMIT, "status": doc["status"], "gap": obj["gap"],
         "bound": obj["bound"], "solve_seconds": doc["solve_seconds"],
         "skipped": [n for n in doc.get("notes", []) if n.startswith("time limit")],
     })
