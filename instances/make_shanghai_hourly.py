@@ -281,7 +281,7 @@ def write() -> None:
     tables.mkdir(exist_ok=True)
     table = periods()
     table.to_parquet(tables / "periods.parquet", index=False)
-    base.write_workloads(NAME, workloads(), [*base.COLUMNS, "flex_window_hours"])
+    base.write_workloads(HERE, NAME, workloads(), [*base.COLUMNS, "flex_window_hours"])
 
     fac = facilities(table["sh_temp"].to_numpy())
     lines = [
@@ -333,7 +333,7 @@ def write() -> None:
     lines.append("    edge: traffic_shape")
     for wid in BATCH_IDS:
         lines.append(f"    {wid}: flat")
-    base.write_yaml(NAME, lines)
+    base.write_yaml(HERE, NAME, lines)
 
 
 def main() -> None:
