@@ -16,7 +16,6 @@ confidence tags as there: [C] confirmed, [C2] secondary source, [R] recalled/ass
 
 from __future__ import annotations
 
-import csv
 import math
 import sys
 from pathlib import Path
@@ -282,11 +281,7 @@ def write() -> None:
     tables.mkdir(exist_ok=True)
     table = periods()
     table.to_parquet(tables / "periods.parquet", index=False)
-    rows = workloads()
-    with open(tables / "workloads.csv", "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=[*base.COLUMNS, "flex_window_hours"], lineterminator="\n")
-        wr.writeheader()
-        wr.writerows(rows)
+    base.write_workloads(HERE, NAME, workloads(), [*base.COLUMNS, "flex_window_hours"])
 
     fac = facilities(table["sh_temp"].to_numpy())
     lines = [
@@ -298,7 +293,7 @@ def write() -> None:
         f"name: {NAME}",
         f"horizon_hours: {HOURS}",
         "objective: cost",
-        "precision_weights: {" + ", ".join(f"{k}: {v}" for k, v in base.PRECISION_WEIGHTS.items()) + "}",
+        "precision_weights: " + base.flow(base.PRECISION_WEIGHTS),
         "facilities:",
         "  # ratings lowered so that the year's mean full-load PUE is the catalogue's pue_full",
     ]
@@ -314,29 +309,12 @@ def write() -> None:
     for z, (lat, lon) in base.ZONES.items():
         lines.append(f"  {z}: {{lat: {lat}, lon: {lon}}}")
     lines.append("sites:")
-    for sid, tier, zone, facility, cap, halls, idle, umax, ren, servers, note in base.SITES:
-        lines.append(f"  # {note}")
-        lines.append(f"  - id: {sid}")
-        lines.append(f"    tier: {tier}")
-        lines.append(f"    zone: {zone}")
-        lines.append(f"    facility: {facility}")
-        lines.append(f"    it_capacity_kw: {cap}")
-        lines.append(f"    halls: {halls}")
-        lines.append(f"    can_idle: {base.yaml_value(idle)}")
-        lines.append(f"    max_utilisation: {umax}")
-        lines.append(f"    price_per_kwh: {base.PRICE[tier]}")
-        lines.append(f"    carbon_kg_per_kwh: {base.CARBON}")
-        lines.append(f"    renewable_share: {ren}")
-        lines.append("    servers: {" + ", ".join(f"{k}: {v}" for k, v in servers.items()) + "}")
+    for site in base.SITES:
+        sid = site[0]
+        lines += base.site_lines(site)
         if sid in GRID_KW:
             lines.append(f"    grid_kw: {GRID_KW[sid]}")
-    lines.append(f"workloads: {{csv: {NAME}/workloads.csv}}")
-    lines.append("targets:")
-    for k, v in TARGETS.items():
-        if isinstance(v, dict):
-            lines.append(f"  {k}: {{" + ", ".join(f"{a}: {b}" for a, b in v.items()) + "}")
-        else:
-            lines.append(f"  {k}: {v}")
+    lines += base.tail_lines(NAME, TARGETS)
     lines.append("time:")
     lines.append(f"  periods: {{parquet: {NAME}/periods.parquet}}")
     lines.append("  zones:")
@@ -355,7 +333,7 @@ def write() -> None:
     lines.append("    edge: traffic_shape")
     for wid in BATCH_IDS:
         lines.append(f"    {wid}: flat")
-    (HERE / f"{NAME}.yaml").write_text("\n".join(lines) + "\n")
+    base.write_yaml(HERE, NAME, lines)
 
 
 def main() -> None:

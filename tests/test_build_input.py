@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import one, problems_of
 from typer.testing import CliRunner
 
 import computeplan
@@ -32,20 +33,6 @@ def buildable(base: dict[str, Any]) -> dict[str, Any]:
                          "build": {"hall_kw": 500.0, "halls_max": 2, "hall_capex": 4.0e6, "site_capex": 2.0e7,
                                    "lifetime_years": 20, "servers_max": {"srv": 300}}})
     return raw
-
-
-def problems_of(raw: dict[str, Any]) -> list[str]:
-    with pytest.raises(InstanceError) as ei:
-        computeplan.load_instance(raw)
-    return ei.value.problems
-
-
-def one(raw: dict[str, Any], path: str, *words: str) -> None:
-    probs = problems_of(raw)
-    hit = [p for p in probs if f": {path}" in p]
-    assert hit, f"no problem names {path!r}: {probs}"
-    for w in words:
-        assert any(w in p for p in hit), f"{w!r} not in {hit}"
 
 
 def test_build_fields_and_defaults(base):

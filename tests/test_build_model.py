@@ -5,15 +5,13 @@ an instance whose build limits are all zero is today's instance."""
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import verify_in_fresh_interpreter
 
 import computeplan
 from computeplan.errors import UsageError
@@ -221,20 +219,7 @@ def test_verify_rejects_tampered_capital_figures():
 def test_verify_of_a_build_plan_imports_no_engine(tmp_path):
     d = solved("build-site-pays").to_dict()
     d["build"]["capex_per_year"] = 7.0
-    f = tmp_path / "result.json"
-    f.write_text(json.dumps(d))
-    code = (
-        "import json, sys\n"
-        "from computeplan.io.loader import load_instance\n"
-        "from computeplan.plan.verify import verify\n"
-        f"bad = verify(load_instance({str(TEACHING / 'build-site-pays.yaml')!r}), json.loads(open({str(f)!r}).read()))\n"
-        "engine = [m for m in sys.modules if m.startswith(('computeplan.model.data', 'computeplan.model.build',"
-        " 'computeplan.model.expressions', 'computeplan.model.layout', 'computeplan.solvers',"
-        " 'computeplan.plan.evaluate', 'computeplan.plan.result', 'highspy'))]\n"
-        "print(json.dumps([bad, engine]))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    bad, engine = json.loads(out.stdout)
+    bad, engine = verify_in_fresh_interpreter(TEACHING / "build-site-pays.yaml", d, tmp_path)
     assert engine == []
     assert any("build.capex_per_year" in p for p in bad)
 

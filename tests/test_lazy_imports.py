@@ -69,3 +69,12 @@ def test_csv_tables_read_back_as_pandas_writes_them(tmp_path):
         mine = pd.read_csv(tmp_path / f"{name}.csv")
         theirs = pd.read_csv(__import__("io").StringIO(getattr(res, name).to_csv(index=False)))
         pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+
+
+def test_reading_parquet_tables_loads_no_pandas(tmp_path):
+    from computeplan.io.generate import generate_instance, write_instance
+
+    path = write_instance(generate_instance(60, 6, seed=1), tmp_path / "fleet", tables="parquet")
+    mods = loaded("solve", str(path), "-q", "--out", str(tmp_path / "out"), "--tables", "none")
+    assert {"pyarrow", "highspy"} <= mods  # it read the tables and solved
+    assert not mods & {"pandas", "matplotlib", "numba", "dask", "pulp"}, sorted(mods & HEAVY)

@@ -88,15 +88,24 @@ def _compare(res: Any, ref: dict[str, Any], name: str) -> None:
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
 
-def _solve(path: Path, **options: Any) -> tuple[Any, Any]:
+@functools.cache
+def _solved(path: Path, solver: str = "highs") -> tuple[Any, Any]:
+    """The instance and the engine's result, solved once per instance and solver and
+    shared by the tests that read it (none changes it)."""
     inst = computeplan.load_instance(path)
-    return inst, computeplan.solve(inst, **options)
+    return inst, computeplan.solve(inst, solver=solver)
+
+
+def _solve(path: Path, solver: str = "highs") -> tuple[Any, Any]:
+    """:func:`_solved`'s instance and a copy of its result, to change."""
+    inst, res = _solved(path, solver)
+    return inst, copy.deepcopy(res)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=_id)
 def test_engine_matches_oracle(path: Path) -> None:
     ref = reference(path)
-    inst, res = _solve(path)
+    inst, res = _solved(path)
     _compare(res, ref, path.stem)
     if ref["status"] == "optimal":
         assert computeplan.verify(inst, res) == []
@@ -105,7 +114,7 @@ def test_engine_matches_oracle(path: Path) -> None:
 @pytest.mark.parametrize("path", CBC_PATHS, ids=_id)
 def test_engine_with_cbc_matches_oracle(path: Path) -> None:
     ref = reference(path)
-    inst, res = _solve(path, solver="cbc")
+    inst, res = _solved(path, "cbc")
     _compare(res, ref, f"{path.stem} (cbc)")
     if ref["status"] == "optimal":
         assert computeplan.verify(inst, res) == []
@@ -144,7 +153,7 @@ def test_site_figures_match_oracle(path: Path) -> None:
     """Per-site power (and the figures made of it alone) is unique at these optima too."""
     ref = reference(path)
     assert ref["status"] == "optimal", "tests/oracle/manifest.py says optimal"
-    _, res = _solve(path)
+    _, res = _solved(path)
     sites = res.sites
     columns = {"id", *SITE_COLUMNS}
     assert columns <= set(sites.columns), f"result sites table lacks {sorted(columns - set(sites.columns))}"

@@ -4,27 +4,12 @@ names the field (the path) and says what was expected."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
 
 import pytest
+from support import one, problems_of
 
 import computeplan
 from computeplan import InstanceError
-
-
-def problems_of(raw: dict[str, Any], tmp: Path | None = None) -> list[str]:
-    with pytest.raises(InstanceError) as ei:
-        computeplan.load_instance(raw, base_dir=tmp)
-    return ei.value.problems
-
-
-def one(raw: dict[str, Any], path: str, *words: str) -> None:
-    probs = problems_of(raw)
-    hit = [p for p in probs if f": {path}" in p]
-    assert hit, f"no problem names {path!r}: {probs}"
-    for w in words:
-        assert any(w in p for p in hit), f"{w!r} not in {hit}"
 
 
 def test_base_is_valid(base):
@@ -369,3 +354,22 @@ def test_site_pue_target_range(base):
 def test_unknown_target(base):
     base["targets"] = {"pue_max": 1.3}
     one(base, "targets.pue_max", "unknown key")
+
+
+def test_tables_read_as_the_inline_instance(tmp_path):
+    """The same generated fleet inline, as CSV tables and as Parquet tables (once more with
+    the index pandas stores beside the data, and an empty float cell) loads to one instance."""
+    import pandas as pd
+
+    from computeplan.io.generate import generate_instance, write_instance
+
+    raw = generate_instance(80, 6, seed=3, optional_share=0.3)
+    inline = computeplan.load_instance(write_instance(raw, tmp_path / "inline")).model_dump()
+    for kind in ("csv", "parquet"):
+        assert computeplan.load_instance(write_instance(raw, tmp_path / kind, tables=kind)).model_dump() == inline, kind
+    folder = tmp_path / "parquet"
+    wl = pd.read_parquet(folder / "workloads.parquet")
+    assert wl["max_latency_ms"].isna().any() and wl["tiers"].isna().any()  # empty float and text cells
+    wl.index = pd.Index([f"r{i}" for i in range(len(wl))], name="row")
+    wl.to_parquet(folder / "workloads.parquet", index=True)
+    assert computeplan.load_instance(folder / "instance.yaml").model_dump() == inline

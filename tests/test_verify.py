@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from support import verify_in_fresh_interpreter
 from typer.testing import CliRunner
 
 import computeplan
@@ -622,20 +621,7 @@ def test_the_default_penalty_is_the_engines(objective: str) -> None:
 
 def test_verify_does_not_import_the_engine(teaching: Any, tmp_path: Path) -> None:
     _, d = teaching["optional"]
-    f = tmp_path / "result.json"
-    f.write_text(json.dumps(d))
-    code = (
-        "import json, sys\n"
-        "from computeplan.io.loader import load_instance\n"
-        "from computeplan.plan.verify import verify\n"
-        f"bad = verify(load_instance({str(TEACHING / 'infeasible.yaml')!r}), json.loads(open({str(f)!r}).read()))\n"
-        "engine = [m for m in sys.modules if m.startswith(('computeplan.model.data', 'computeplan.model.build',"
-        " 'computeplan.model.expressions', 'computeplan.model.layout', 'computeplan.solvers',"
-        " 'computeplan.plan.evaluate', 'computeplan.plan.result', 'highspy'))]\n"
-        "print(json.dumps([bad, engine]))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    bad, engine = json.loads(out.stdout)
+    bad, engine = verify_in_fresh_interpreter(TEACHING / "infeasible.yaml", d, tmp_path)
     assert engine == []
     # the instance there has its workload must-serve: the same plan now misses it
     assert any("must be served" in p for p in bad)

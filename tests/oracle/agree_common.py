@@ -1,6 +1,7 @@
 """What the engine's agreement tests for time and build-out share (``test_agree_time.py``,
-``test_agree_build.py``): solving a held-out instance through the Python API and the CLI,
-reading its figures by FORMATS.md's names, and comparing them with the oracle.
+``test_agree_build.py``): solving a held-out instance through the Python API (once per
+instance, shared by every test that reads the plan) and the CLI, reading its figures by
+FORMATS.md's names, and comparing them with the oracle.
 
 The engine's per-period figures are read in one place, ``engine_tables``, and
 compared in one place, ``compare_per_period``: FORMATS.md names the tables
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,42 @@ def paths(folder: str) -> list[Path]:
 @functools.cache
 def reference(path: Path) -> dict[str, Any]:
     return solve_reference(load_yaml(path), path.parent)
+
+
+def case_id(path: Path) -> str:
+    return path.stem
+
+
+@functools.cache
+def solved(path: Path) -> tuple[Any, Any]:
+    """The instance at ``path`` and the engine's result, solved once through the API."""
+    import computeplan
+
+    inst = computeplan.load_instance(path)
+    return inst, computeplan.solve(inst)
+
+
+def solve_cli(path: Path, out: Path, want_status: str, *options: str) -> Any:
+    """``computeplan solve`` on ``path`` into ``out`` with every table, in process: it
+    must exit 0 with a plan, 1 without one. Returns the run (``output``, ``exit_code``)."""
+    from typer.testing import CliRunner
+
+    from computeplan.cli import app
+
+    r = CliRunner().invoke(app, ["solve", str(path), "--out", str(out), *options])
+    assert r.exit_code == (0 if want_status == "optimal" else 1), r.output
+    return r
+
+
+def check_against_oracle(got: dict[str, Any], path: Path, how: str,
+                         more: Callable[[dict[str, Any], dict[str, Any]], list[str]]) -> None:
+    """Status, objective and indicators against the oracle, then ``more(got, ref)`` when
+    those agree at an optimum; every disagreement is listed in the failure."""
+    ref = reference(path)
+    problems = compare_figures(got, ref, path.stem)
+    if ref["status"] == "optimal" and not problems:
+        problems += more(got, ref)
+    assert not problems, f"{path.stem} ({how}):\n  " + "\n  ".join(problems)
 
 
 def close(got: Any, want: Any, rel: float = REL, abs_tol: float = ABS) -> bool:

@@ -5,7 +5,7 @@ For each instance of ``manifest_heldout.EXPECTED``: the oracle's status, objecti
 indicators, value of flexibility, site peaks and build decisions equal the recorded
 ones (1e-7 relative); each listed limit binds (dropping it lowers the optimum, or
 for an infeasible instance makes it feasible); every aggregate is unique over the
-optimal face (``check_instances.spread_of_figures``); and, where the manifest says
+optimal face (``check_instances.face_problems``); and, where the manifest says
 ``per_period: True``, each site's per-period facility power and each class's
 per-period served TFLOPS are unique too: a random linear functional of them is
 minimised and maximised over the optimal face, and a face whose projection is not
@@ -22,7 +22,7 @@ from typing import Any
 
 import pulp
 
-from .check_instances import spread_of_figures
+from .check_instances import bind_problems, face_problems, run
 from .manifest_heldout import EXPECTED
 from .reference import build_reference, cbc, load_yaml, solve_reference
 
@@ -128,17 +128,9 @@ def check(name: str, verbose: bool = True, uniqueness: bool = True) -> list[str]
     for limit in spec.get("binds", []):
         loose_raw, dropped = drop_limit(raw, limit)
         loose = solve_reference(loose_raw, path.parent, drop_targets=dropped, flexibility=False)
-        if verbose:
-            print(f"   without {limit}: {loose['status']} {loose['objective']!r}")
-        if spec["status"] == "infeasible":
-            if loose["status"] != "optimal":
-                problems.append(f"dropping {limit} does not make it feasible")
-        elif loose["status"] != "optimal" or loose["objective"] >= res["objective"] * (1 - 1e-6):
-            problems.append(f"{limit} does not bind")
+        problems.extend(bind_problems(limit, spec["status"], res, loose, verbose))
     if uniqueness and res["status"] == "optimal":
-        for key, (lo, hi, rel) in spread_of_figures(raw, path.parent).items():
-            if rel > 1.0:
-                problems.append(f"{key} not unique over the optimal face: {lo} .. {hi}")
+        problems.extend(face_problems(raw, path.parent))
         if spec.get("per_period"):
             spread = per_period_spread(raw, path.parent)
             if verbose:
@@ -151,10 +143,7 @@ def check(name: str, verbose: bool = True, uniqueness: bool = True) -> list[str]
 
 
 def main(argv: list[str]) -> int:
-    names = argv or sorted(EXPECTED)
-    bad = {name: p for name in names if (p := check(name))}
-    print("FAILED:" if bad else "all good", bad or "")
-    return 1 if bad else 0
+    return run(argv, EXPECTED, check)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Run as ``python -m tests.oracle.check_instances [name ...]`` from the project ro
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,20 +102,7 @@ def check(name: str, verbose: bool = True) -> list[str]:
             problems.append(f"objective {res['objective']!r} != recorded {want!r}")
     for target in spec.get("binds", []):
         loose = solve_reference(raw, path.parent, drop_targets=(target,))
-        if spec["status"] == "infeasible":
-            if loose["status"] != "optimal":
-                problems.append(f"dropping {target} does not make it feasible")
-            elif verbose:
-                print(f"   without {target}: optimal {loose['objective']}")
-            continue
-        if loose["status"] != "optimal":
-            problems.append(f"dropping {target}: {loose['status']}")
-            continue
-        gain = res["objective"] - loose["objective"]
-        if verbose:
-            print(f"   without {target}: {loose['objective']}  (target costs {gain})")
-        if gain <= 1e-6 * abs(res["objective"]):
-            problems.append(f"{target} does not bind (gain {gain})")
+        problems.extend(bind_problems(target, spec["status"], res, loose, verbose))
     for target in spec.get("binds_if_dropped", []):
         # A key whose removal makes the optimum *worse*: a site key that loosens
         # its tier's key (precedence).
@@ -125,19 +113,46 @@ def check(name: str, verbose: bool = True) -> list[str]:
         if not worse:
             problems.append(f"dropping {target} does not tighten the plan")
     if res["status"] == "optimal" and spec.get("unique", True):
-        for key, (lo, hi, rel) in spread_of_figures(raw, path.parent).items():
-            if rel > 1.0:
-                problems.append(f"{key} not unique over the optimal face: {lo} .. {hi}")
+        problems.extend(face_problems(raw, path.parent))
     if verbose:
         print("   problems:", problems or "none")
     return problems
 
 
-def main(argv: list[str]) -> int:
-    names = argv or sorted(EXPECTED)
-    bad = {name: p for name in names if (p := check(name))}
+def bind_problems(limit: str, status: str, res: dict[str, Any], loose: dict[str, Any], verbose: bool) -> list[str]:
+    """What is wrong with a limit said to bind, given the reference's result with it
+    (``res``) and without it (``loose``): dropping it must make an infeasible instance
+    feasible, and lower the optimum of a feasible one."""
+    if status == "infeasible":
+        if loose["status"] != "optimal":
+            return [f"dropping {limit} does not make it feasible"]
+        if verbose:
+            print(f"   without {limit}: optimal {loose['objective']}")
+        return []
+    if loose["status"] != "optimal":
+        return [f"dropping {limit}: {loose['status']}"]
+    gain = res["objective"] - loose["objective"]
+    if verbose:
+        print(f"   without {limit}: {loose['objective']}  (it costs {gain})")
+    return [f"{limit} does not bind (gain {gain})"] if gain <= 1e-6 * abs(res["objective"]) else []
+
+
+def face_problems(raw: dict, base_dir: Path) -> list[str]:
+    """Every aggregate that is not unique over the optimal face."""
+    return [f"{key} not unique over the optimal face: {lo} .. {hi}"
+            for key, (lo, hi, rel) in spread_of_figures(raw, base_dir).items() if rel > 1.0]
+
+
+def run(argv: list[str], expected: dict[str, Any], check_one: Callable[[str], list[str]]) -> int:
+    """Check the named instances (all of ``expected`` when none is named); 1 if any fails."""
+    names = argv or sorted(expected)
+    bad = {name: p for name in names if (p := check_one(name))}
     print("FAILED:" if bad else "all good", bad or "")
     return 1 if bad else 0
+
+
+def main(argv: list[str]) -> int:
+    return run(argv, EXPECTED, check)
 
 
 if __name__ == "__main__":

@@ -22,76 +22,65 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from . import waterfill
 from .agree_common import (
-    compare_figures,
+    case_id,
+    check_against_oracle,
     compare_per_period,
     compare_time_block,
     engine_tables,
     paths,
-    reference,
+    solve_cli,
+    solved,
 )
 from .manifest_heldout import EXPECTED
 
 computeplan = pytest.importorskip("computeplan")
-from computeplan.cli import app  # noqa: E402
 
 PATHS = paths("instances-time")
-runner = CliRunner()
-
-
-def _id(path: Path) -> str:
-    return path.stem
 
 
 def _check(got: dict, path: Path, how: str) -> None:
-    ref = reference(path)
-    spec = EXPECTED[path.stem]
-    problems = compare_figures(got, ref, path.stem)
-    if ref["status"] == "optimal" and not problems:
-        problems += compare_time_block(got, ref, spec["per_period"])
-        if spec["per_period"]:
-            problems += compare_per_period(got["periods"], got["served"], ref)
-    assert not problems, f"{path.stem} ({how}):\n  " + "\n  ".join(problems)
+    def more(got: dict, ref: dict) -> list[str]:
+        per_period = EXPECTED[path.stem]["per_period"]
+        problems = compare_time_block(got, ref, per_period)
+        return problems + (compare_per_period(got["periods"], got["served"], ref) if per_period else [])
+
+    check_against_oracle(got, path, how, more)
 
 
-@pytest.mark.parametrize("path", PATHS, ids=_id)
+@pytest.mark.parametrize("path", PATHS, ids=case_id)
 def test_engine_matches_oracle_on_time_instances(path: Path) -> None:
-    inst = computeplan.load_instance(path)
-    res = computeplan.solve(inst)
+    inst, res = solved(path)
     _check(engine_tables(res), path, "api")
     if res.status == "optimal":
         assert computeplan.verify(inst, res) == []
 
 
-@pytest.mark.parametrize("path", PATHS, ids=_id)
+@pytest.mark.parametrize("path", PATHS, ids=case_id)
 def test_cli_matches_oracle_on_time_instances(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    r = runner.invoke(app, ["solve", str(path), "--out", str(out), "--tables", "both", "-q"])
-    want = EXPECTED[path.stem]["status"]
-    assert r.exit_code == (0 if want == "optimal" else 1), r.output
+    solve_cli(path, out, EXPECTED[path.stem]["status"], "--tables", "both", "-q")
     _check(engine_tables(out_dir=out), path, "cli")
 
 
 def test_infeasible_grid_limit_is_diagnosed(tmp_path: Path) -> None:
     """Exit 1, and the diagnosis names grid_kw (on the terminal and in result.json)."""
     path = next(p for p in PATHS if p.stem == "04-infeasible-grid")
-    r = runner.invoke(app, ["solve", str(path), "--out", str(tmp_path / "out")])
-    assert r.exit_code == 1, r.output
+    r = solve_cli(path, tmp_path / "out", "infeasible")
     assert "grid_kw" in r.output
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     assert doc["status"] == "infeasible"
     assert "grid_kw" in json.dumps(doc["diagnosis"])
-    res = computeplan.solve(computeplan.load_instance(path))
+    res = solved(path)[1]
     assert res.status == "infeasible" and "grid_kw" in json.dumps(res.diagnosis)
 
 
 def test_flat_twin_gives_the_single_period_optimum() -> None:
     path = next(p for p in PATHS if p.stem == "03-flat-twin-city-mix")
     original = path.parents[1] / "instances" / f"{EXPECTED[path.stem]['twin_of']}.yaml"
-    twin = computeplan.solve(computeplan.load_instance(path))
+    twin = solved(path)[1]
     single = computeplan.solve(computeplan.load_instance(original))
     assert twin.status == single.status == "optimal"
     assert twin.objective_value == pytest.approx(single.objective_value, rel=1e-7)

@@ -145,10 +145,61 @@ def _resolve(base: Path, rel: Any) -> Path | str:
         return f"file {excerpt(str(rel))} cannot be opened: {clip(str(e))}"
 
 
+def _read_columns(kind: str, path: Path) -> tuple[list[str], list[list[Any]], list[str]]:
+    """The column names, the columns as Python values, and the kind of each column:
+    ``float``, ``str``, ``plain`` (integers, booleans: no cell of them is empty) or ``any``.
+
+    Parquet is read with pyarrow directly (no pandas: its import alone costs more than
+    reading a 20,000-row table), each column converted to Python values in one call; an
+    index that pandas stored beside the data is not a column."""
+    if kind == "csv":
+        import pandas as pd
+
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        return ([str(c) for c in df.columns], [df.iloc[:, i].tolist() for i in range(df.shape[1])],
+                ["str"] * df.shape[1])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path).read()
+    meta = table.schema.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", ()) if isinstance(c, str)}
+    names: list[str] = []
+    columns: list[list[Any]] = []
+    kinds: list[str] = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if name in index:
+            continue
+        t = col.type
+        names.append(str(name))
+        columns.append(col.to_pylist())
+        kinds.append("float" if pa.types.is_floating(t) else
+                     "str" if pa.types.is_string(t) or pa.types.is_large_string(t) else
+                     "plain" if pa.types.is_integer(t) or pa.types.is_boolean(t) else "any")
+    return names, columns, kinds
+
+
+def _clean_column(values: list[Any], kind: str, list_ok: bool) -> tuple[list[Any], list[int]]:
+    """:func:`_cell` over a column, and the rows whose cell is not a single value."""
+    if kind == "float":
+        return [None if v != v else v for v in values], []  # NaN is the only value unequal to itself
+    if kind == "str":
+        return [v if v is not None and v.strip() else None for v in values], []
+    if kind == "plain":
+        return values, []
+    out: list[Any] = []
+    bad: list[int] = []
+    for n, v in enumerate(values):
+        try:
+            out.append(_cell(v, list_ok))
+        except _NotScalar:
+            out.append(None)
+            bad.append(n)
+    return out, bad
+
+
 def _read_table(spec: Any, base: Path, section: str, problems: list[str], where: str) -> list[dict[str, Any]] | None:
     """Read ``{csv: file}`` / ``{parquet: file}`` into records in the instance's shape."""
-    import pandas as pd
-
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("csv", "parquet"):
         problems.append(f"{where}: {section}: expected a list or {{csv: FILE}} / {{parquet: FILE}}, got {excerpt(spec)}")
         return None
@@ -159,44 +210,57 @@ def _read_table(spec: Any, base: Path, section: str, problems: list[str], where:
         return None
     shown = show_path(path)
     try:
-        if kind == "csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        else:
-            df = pd.read_parquet(path)
+        names, raw_columns, kinds = _read_columns(kind, path)
     except Exception as e:
         problems.append(f"{shown}: could not read the {kind.upper()} table: {clip(str(e))}")
         return None
-    records: list[dict[str, Any]] = []
     list_fields = _LIST_FIELDS.get(section, ())
-    cols = [str(c).strip() for c in df.columns]
-    values = df.to_numpy(dtype=object)
-    for n, row in enumerate(values):
+    cols = [c.strip() for c in names]
+    columns: list[list[Any]] = []
+    bad: list[tuple[int, int]] = []
+    for k, (col, values, ck) in enumerate(zip(cols, raw_columns, kinds, strict=True)):
+        cleaned, rows_bad = _clean_column(values, ck, col in list_fields)
+        columns.append(cleaned)
+        bad.extend((n, k) for n in rows_bad)
+    for n, k in sorted(bad):
+        problems.append(f"{where}: {section}[{n}].{show_name(cols[k])} ({shown} row {n + 1}): "
+                        f"expected a single value, got {excerpt(raw_columns[k][n])}")
+    # Where each column goes: 0 the record, 1 servers, 2 build.servers_max, 3 build,
+    # 4 a list field given as text, 5 a yes/no field given as text.
+    route: list[tuple[int, str]] = []
+    for col in cols:
+        if section == "sites" and col.startswith("servers."):
+            route.append((1, col[len("servers.") :]))
+        elif section == "sites" and col.startswith("build.servers_max."):
+            route.append((2, col[len("build.servers_max.") :]))
+        elif section == "sites" and col.startswith("build."):
+            route.append((3, col[len("build.") :]))
+        else:
+            route.append((4 if col in list_fields else 5 if col in _BOOL_FIELDS else 0, col))
+    records: list[dict[str, Any]] = []
+    for row in zip(*columns, strict=True):
         rec: dict[str, Any] = {}
         servers: dict[str, Any] = {}
         build: dict[str, Any] = {}
         build_servers: dict[str, Any] = {}
-        for col, raw in zip(cols, row, strict=True):
-            try:
-                v = _cell(raw, col in list_fields)
-            except _NotScalar:
-                problems.append(f"{where}: {section}[{n}].{show_name(col)} ({shown} row {n + 1}): "
-                                f"expected a single value, got {excerpt(raw)}")
-                continue
+        for (to, key), v in zip(route, row, strict=True):
             if v is None:
                 continue
-            if section == "sites" and col.startswith("servers."):
-                servers[col[len("servers.") :]] = v
-            elif section == "sites" and col.startswith("build.servers_max."):
-                build_servers[col[len("build.servers_max.") :]] = v
-            elif section == "sites" and col.startswith("build."):
-                build[col[len("build.") :]] = v
-            elif col in list_fields and isinstance(v, str):
-                rec[col] = [s.strip() for s in v.split(";") if s.strip()]
-            elif col in _BOOL_FIELDS and isinstance(v, str):
+            if to == 0:
+                rec[key] = v
+            elif to == 1:
+                servers[key] = v
+            elif to == 2:
+                build_servers[key] = v
+            elif to == 3:
+                build[key] = v
+            elif to == 4 and isinstance(v, str):
+                rec[key] = [s.strip() for s in v.split(";") if s.strip()]
+            elif to == 5 and isinstance(v, str):
                 low = v.strip().lower()
-                rec[col] = True if low in ("true", "1", "yes") else False if low in ("false", "0", "no") else v
+                rec[key] = True if low in ("true", "1", "yes") else False if low in ("false", "0", "no") else v
             else:
-                rec[col] = v
+                rec[key] = v
         if section == "sites":
             rec["servers"] = {k: v for k, v in servers.items() if v not in (0, "0")}
             built = {k: v for k, v in build_servers.items() if v not in (0, "0")}
@@ -336,7 +400,7 @@ def latency_conflicts(inst: Instance) -> list[str]:
 
 def cross_check(inst: Instance, where: str) -> list[str]:
     """Rules that span records: names, latency coverage, candidates. Returns the problems."""
-    from computeplan.io.reach import candidate_report, latency_matrix
+    from computeplan.io.reach import candidate_report, reach
 
     problems: list[str] = []
     p = problems.append
@@ -355,13 +419,17 @@ def cross_check(inst: Instance, where: str) -> list[str]:
                 p(f"{where}: {at}.servers.{show_name(h)}: {_unknown(h, inst.hardware, 'hardware model')}")
     problems.extend(build_problems(inst, where))
     for i, w in enumerate(inst.workloads):
+        known = all(h in inst.hardware for h in w.hardware)
+        if (w.origin in inst.zones and known and all(sid in site_ids for sid in w.sites or ())
+                and (not w.must_serve or any(w.precision in inst.hardware[h].perf_tflops for h in w.hardware))):
+            continue  # sound: no record name to make
         at = record("workloads", i, w.id)
         if w.origin not in inst.zones:
             p(f"{where}: {at}.origin: {_unknown(w.origin, inst.zones, 'zone')}")
         for k, h in enumerate(w.hardware):
             if h not in inst.hardware:
                 p(f"{where}: {at}.hardware[{k}]: {_unknown(h, inst.hardware, 'hardware model')}")
-        if w.must_serve and all(h in inst.hardware for h in w.hardware) and not any(
+        if w.must_serve and known and not any(
             w.precision in inst.hardware[h].perf_tflops for h in w.hardware
         ):
             p(
@@ -386,7 +454,7 @@ def cross_check(inst: Instance, where: str) -> list[str]:
     if problems:
         return problems
     # Latency coverage and candidates need the names above to be sound.
-    lat, zone_index = latency_matrix(inst)
+    lat, zone_index = (r := reach(inst)).lat, r.zone_index
     site_zone = np.array([zone_index[s.zone] for s in inst.sites])
     missing_by_origin: dict[str, list[str]] = {}
     for i, w in enumerate(inst.workloads):
@@ -404,7 +472,7 @@ def cross_check(inst: Instance, where: str) -> list[str]:
             )
     if problems:
         return problems
-    for i, reason in candidate_report(inst, lat, zone_index):
+    for i, reason in candidate_report(inst):
         p(f"{where}: {record('workloads', i, inst.workloads[i].id)}: {reason}")
     return problems
 

@@ -5,6 +5,7 @@ with no candidate is invalid input) and by the arrays stage (candidate pairs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -95,15 +96,57 @@ def _allowed_sites(inst: Instance, key: tuple[object, ...], lat: F64, zone_index
     return allowed, near, allowed & near
 
 
-def candidate_report(inst: Instance, lat: F64, zone_index: dict[str, int]) -> list[tuple[int, str]]:
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Which sites each group of workloads reaches: the latency matrix and zone index, and
+    per group (workloads that share origin, latency limit, hardware, precision, tiers and
+    sites) its key, its members, the sites its tiers/sites allow and those also in reach."""
+
+    lat: F64
+    zone_index: dict[str, int]
+    groups: list[tuple[tuple[object, ...], list[int], B, B]]
+
+
+class _Kept:
+    """What :func:`reach` keeps on an instance: not part of the instance's value, so two
+    instances compare equal whether or not either has it."""
+
+    def __init__(self, deps: tuple[object, ...], value: Reach) -> None:
+        self.deps, self.value = deps, value
+
+    def __eq__(self, other: object) -> bool:
+        return other is None or isinstance(other, _Kept)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def reach(inst: Instance) -> Reach:
+    """The :class:`Reach` of a validated instance, worked out once: the input checks and
+    the arrays stage both read it. It is kept on the instance and used again only while
+    the instance holds the very same sites, workloads, zones, latencies and hardware (a
+    copy with other workloads works it out anew)."""
+    deps = (inst.sites, inst.workloads, inst.zones, inst.latency_ms, inst.latency_model, inst.hardware)
+    kept = inst._reach
+    if isinstance(kept, _Kept) and all(a is b for a, b in zip(kept.deps, deps, strict=True)):
+        return kept.value
+    lat, zone_index = latency_matrix(inst)
+    arrays = _site_arrays(inst, zone_index)
+    groups = []
+    for key, members in _candidate_groups(inst, lat, zone_index).items():
+        allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index, arrays)
+        groups.append((key, members, allowed, ok))
+    out = Reach(lat, zone_index, groups)
+    inst._reach = _Kept(deps, out)
+    return out
+
+
+def candidate_report(inst: Instance) -> list[tuple[int, str]]:
     """Must-serve workloads with no candidate pool, each with the reason in planner terms."""
     out: list[tuple[int, str]] = []
     masks = _hardware_masks(inst)
-    arrays = _site_arrays(inst, zone_index)
-    for key, members in _candidate_groups(inst, lat, zone_index).items():
+    for key, members, allowed, ok in reach(inst).groups:
         if not any(inst.workloads[i].must_serve for i in members):
             continue
-        allowed, _near, ok = _allowed_sites(inst, key, lat, zone_index, arrays)
         hw, prec = key[2], key[3]
         usable = [h for h in hw if prec in inst.hardware[h].perf_tflops]  # type: ignore[union-attr, attr-defined]
         has_pool = np.zeros(len(inst.sites), dtype=bool)

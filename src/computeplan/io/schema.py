@@ -284,6 +284,7 @@ class Instance(_Strict):
     targets: Targets = Field(default_factory=Targets)
     time: Time | None = None
     _source: str = PrivateAttr(default="")
+    _reach: Any = PrivateAttr(default=None)  # io.reach.reach's result, kept with what it was worked out from
 
     @property
     def source(self) -> str:

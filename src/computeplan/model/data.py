@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from computeplan.io.periods import time_axis
-from computeplan.io.reach import _allowed_sites, _candidate_groups, _site_arrays, latency_matrix
+from computeplan.io.reach import reach
 from computeplan.io.schema import Instance, crf
 
 F64 = NDArray[np.float64]
@@ -223,7 +223,6 @@ def default_penalty(data_obj: F64, per_share_cost: F64, demand: F64) -> float:
 
 def build_data(inst: Instance) -> ModelData:
     """Turn a validated instance into :class:`ModelData`."""
-    lat, zone_index = latency_matrix(inst)
     hw_ids = list(inst.hardware)
     hw_index = {h: k for k, h in enumerate(hw_ids)}
     site_cap = np.array([s.it_capacity_kw for s in inst.sites], dtype=float)
@@ -274,9 +273,7 @@ def build_data(inst: Instance) -> ModelData:
     # Candidate pools per workload group, then expanded in workload order.
     per_wl_pools: list[I64] = [np.zeros(0, dtype=np.int64)] * W
     per_wl_perf: list[F64] = [np.zeros(0)] * W
-    arrays = _site_arrays(inst, zone_index)
-    for key, members in _candidate_groups(inst, lat, zone_index).items():
-        _, _, ok = _allowed_sites(inst, key, lat, zone_index, arrays)
+    for key, members, _allowed, ok in reach(inst).groups:  # worked out once, by the input checks
         hw_list, prec = key[2], str(key[3])
         pools: list[int] = []
         perfs: list[float] = []

@@ -402,7 +402,14 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
 
     # Objective, bound and gap.
     dearest = None if tp is None else tp.dearest
-    penalty = default_penalty(inst, svs, dearest) if unserved_pen > 0 else 0.0
+    penalty_of: list[float] = []  # worked out once, when a figure needs it
+
+    def default_pen() -> float:
+        if not penalty_of:
+            penalty_of.append(default_penalty(inst, svs, dearest))
+        return penalty_of[0]
+
+    penalty = default_pen() if unserved_pen > 0 else 0.0
     objective = tot["obj"] + penalty * H * unserved_pen
     # build-out: the cost objective pays the annual capital, the carbon one the embodied carbon
     objective += {"cost": built.capex, "carbon": built.embodied_kg}.get(inst.objective, 0.0) * H / 8760.0
@@ -422,7 +429,7 @@ def _check_plan(inst: Instance, d: dict[str, Any], obj: dict[str, Any], rd: _Rea
         want_gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
         want_gap = 0.0 if want_gap < 1e-9 else want_gap
     _check_notes(d, rd, {"unserved_penalty": lambda: None if inst.unserved_penalty is not None
-                         else default_penalty(inst, svs, dearest),
+                         else default_pen(),
                          "servers_beyond_need": lambda: tot["beyond"],
                          "beyond_need_energy_kwh": lambda: tot["beyond_kwh"]})
     g = obj.get("gap")

@@ -155,6 +155,11 @@ def _group(w: Workload) -> tuple[object, ...]:
 
 def reach(inst: Instance, sites: list[SiteView], w: Workload, latency: Latency) -> list[tuple[SiteView, str, float]]:
     """The pools workload ``w`` may use (FORMULATION.md section 3): (site, hardware, perf)."""
+    return _pools(inst, _sites_allowed(sites, w, latency), w)
+
+
+def _sites_allowed(sites: list[SiteView], w: Workload, latency: Latency) -> list[SiteView]:
+    """The sites ``w``'s tiers, sites and latency limit allow."""
     out = []
     for s in sites:
         if w.tiers is not None and s.tier not in w.tiers:
@@ -165,21 +170,31 @@ def reach(inst: Instance, sites: list[SiteView], w: Workload, latency: Latency) 
             lat = latency(w.origin, s.zone)
             if lat is None or lat > w.max_latency_ms + 1e-12:
                 continue
-        for h in dict.fromkeys(w.hardware):
-            hw = inst.hardware.get(h)
-            if h in s.pools and hw is not None and w.precision in hw.perf_tflops:
-                out.append((s, h, float(hw.perf_tflops[w.precision])))  # type: ignore[index]
+        out.append(s)
     return out
 
 
+def _pools(inst: Instance, allowed: list[SiteView], w: Workload) -> list[tuple[SiteView, str, float]]:
+    """The pools at the ``allowed`` sites with hardware of ``w`` that supports its precision."""
+    usable = [(h, float(hw.perf_tflops[w.precision]))  # type: ignore[index]
+              for h in dict.fromkeys(w.hardware)
+              if (hw := inst.hardware.get(h)) is not None and w.precision in hw.perf_tflops]
+    return [(s, h, perf) for s in allowed for h, perf in usable if h in s.pools]
+
+
 def _reach_groups(inst: Instance, sites: list[SiteView]) -> dict[tuple[object, ...], list[tuple[SiteView, str, float]]]:
-    """:func:`reach` once per group of workloads that share what decides it."""
+    """:func:`reach` once per group of workloads that share what decides it; the sites a
+    group may use once per origin, latency limit, tiers and sites."""
     out: dict[tuple[object, ...], list[tuple[SiteView, str, float]]] = {}
+    allowed: dict[tuple[object, ...], list[SiteView]] = {}
     latency = Latency(inst)
     for w in inst.workloads:
         key = _group(w)
         if key not in out:
-            out[key] = reach(inst, sites, w, latency)
+            where = (key[0], key[1], key[4], key[5])
+            if where not in allowed:
+                allowed[where] = _sites_allowed(sites, w, latency)
+            out[key] = _pools(inst, allowed[where], w)
     return out
 
 
