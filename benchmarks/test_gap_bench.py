@@ -9,6 +9,9 @@
   feasibility) and to a comparison table printed at the end, per instance and per type
   and size (mean and worst gap; ``--gap-summary`` writes the rows as CSV).
 
+``benchmarks/gap_run.py`` runs the heuristic alone on a selection (``d:900``, ``large``,
+names) at a time limit or an iteration budget and prints the gap per instance and group.
+
 Run::
 
     pytest benchmarks/test_gap_bench.py --benchmark-only
@@ -107,6 +110,7 @@ def test_yagiura(benchmark: Any, compiled: None, gap_data: Path, gap_reference: 
     if method == "heuristic":
         benchmark.extra_info.update({k: v for k, v in res.info.items()
                                      if k.startswith(("t_", "dives", "successful"))})
+        benchmark.extra_info["search_iterations"] = res.iterations
     gap_report.rows.append({"instance": name, "method": method, "reference": ref, **quality})
     if res.feasible:
         assert check_assignment(p, res.assignment) == []

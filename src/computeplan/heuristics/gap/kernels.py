@@ -312,7 +312,8 @@ def repair(item_ptr, cand_agent, cand_cost, use_ptr, use_res, use_amt, cap, agen
     total excess ``sum_r max(0, load_r - cap_r)``, ties broken by the smaller cost
     increase. Swaps are only tried for items on an overloaded resource. Stops when the
     selection is feasible, no move reduces the excess, or after about ``max_work`` move
-    evaluations.
+    evaluations (pairs skipped for want of a candidate and the scans for overloaded
+    items count, so a sparse core cannot make a pass run long).
     Returns the repaired selection (feasible only if its excess reached zero).
     """
     n = item_ptr.shape[0] - 1
@@ -344,6 +345,7 @@ def repair(item_ptr, cand_agent, cand_cost, use_ptr, use_res, use_amt, cap, agen
                     over_items[n_over] = i
                     n_over += 1
                     break
+        work += n  # the scan above counts too: on a sparse core most moves are skipped
         for t in range(n_over):
             i = over_items[t]
             co = sel[i]
@@ -366,6 +368,7 @@ def repair(item_ptr, cand_agent, cand_cost, use_ptr, use_res, use_amt, cap, agen
                 co_i = sel[i]
                 ai = cand_agent[co_i]
                 for j in range(n):
+                    work += 1  # every pair looked at, also those skipped
                     co_j = sel[j]
                     aj = cand_agent[co_j]
                     if aj == ai:
@@ -375,7 +378,6 @@ def repair(item_ptr, cand_agent, cand_cost, use_ptr, use_res, use_amt, cap, agen
                     if cn_i < 0 or cn_j < 0:
                         continue
                     stamp += 1
-                    work += 1
                     _dp, de = _delta_general(co_i, cn_i, co_j, cn_j, use_ptr, use_res, use_amt,
                                              load, cap, ones, dl, mark, touched, stamp)
                     dc = cand_cost[cn_i] - cand_cost[co_i] + cand_cost[cn_j] - cand_cost[co_j]
