@@ -58,6 +58,9 @@ class TargetSpec:
     slack_scale: Callable[[ModelData], float]  # row units moved by one unit of T, roughly
     met_if_undefined: Callable[[float], bool]  # when the indicator has no value (no power at all)
     keyed: bool = False  # one value per tier or site id (the site's own key beats its tier's)
+    # the row's coefficient on one more installed server of any pool is ``per_server * T``
+    # (as written, before equilibration): a move that adds servers must pay it too
+    per_server: float | None = None
     site_figure: str | None = None  # for a keyed target: the per-site figure it bounds
     floor: float = 0.0  # the indicator's natural floor (1 for a PUE): margins are read against T - floor
 
@@ -174,7 +177,8 @@ TARGETS: dict[str, TargetSpec] = {s.name: s for s in (
     TargetSpec("output_per_kwh_min", "output_per_kwh", "min", "value/kWh", "economic output per kWh", _output,
                _it_scale, _always),
     TargetSpec("server_utilisation_min", "server_utilisation", "min", "share", "server utilisation",
-               _utilisation, lambda d: max(float(d.pool_servers.sum()), 1.0), _only_if_nonpositive),
+               _utilisation, lambda d: max(float(d.pool_servers.sum()), 1.0), _only_if_nonpositive,
+               per_server=-1.0),
     TargetSpec("capex_max", "capex_per_year", "max", "currency/year", "annual capital cost", _capex,
                lambda d: 1.0, _always),
 )}

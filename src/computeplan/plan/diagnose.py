@@ -95,6 +95,7 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
     col_hi[L["n"]] = np.inf  # pool sizes are relaxed through the new rows below
     # Build limits: a slack per buildable site and pool on g <= halls_max, m <= servers_max
     # (and on the rows that gate them by the site's opening).
+    A_all = A_all + _installed_servers(m, A_all.shape, V + nE, P)
     A_all, row_hi_b, w_b = _build_slacks(m, A_all)
     nB = len(w_b)
     pool_hi = d.pool_servers.copy()
@@ -122,6 +123,7 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
         # integer model (or it needs none at all), so the elastic MILP decides when it can.
         lp_needs_none = float(np.max(out.v[V:], initial=0.0)) <= tol
         m2.integer[:V] = m.integer
+        m2.integer[V + nE: V + nE + P] = True  # servers come whole (and count whole as installed)
         left = (budget or Budget(None)).left()
         mip = solve_highs(m2, SolveOptions(time_limit=60.0 if left is None else min(60.0, left), mip_gap=1e-4))
         if mip.v is not None:
@@ -155,7 +157,7 @@ def diagnose(m: Model, budget: Budget | None = None) -> dict[str, Any]:
                           "message": f"site {d.site_ids[k]}: IT capacity must grow by {val:.6g} kW "
                                      f"(from {d.site_cap[k]:.6g} kW)"})
         else:
-            moves.append(_target_move(m, term, k, Av, v))
+            moves.append(_target_move(m, term, k, Av, v, float(e.sum())))
     for pidx in np.flatnonzero(e > tol):
         moves.append({"kind": "servers", "site": d.site_ids[d.pool_site[pidx]],
                       "hardware": d.hardware_ids[d.pool_hw[pidx]], "extra_servers": float(e[pidx]),
@@ -201,12 +203,21 @@ def _shortfalls(m: Model, meta: list[tuple[str, int, Any]], s: Any, tol: float) 
     return out
 
 
-def _target_move(m: Model, term: Any, k: int, Av: Any, v: Any) -> dict[str, Any]:
-    """One target row's slack as a move of the target, in planner terms."""
+def _target_move(m: Model, term: Any, k: int, Av: Any, v: Any, servers: float) -> dict[str, Any]:
+    """One target row's slack as a move of the target, in planner terms (``servers``: the
+    servers the other moves add, for a row that counts installed servers)."""
     g = term.given
     r = int(term.rows[k])
     bound = float(m.row_hi[r] if term.upper[k] else m.row_lo[r])
-    new = moved_target(term, k, float(Av[r]), bound, v)
+    per = g.spec.per_server
+    if per is None or servers == 0.0:
+        new = moved_target(term, k, float(Av[r]), bound, v)
+    else:
+        # the row with the added servers: activity + per T sc E, and its slope in T with it
+        sc = float(term.scale[k])
+        rate = -(float(term.per_unit(v)[k]) - per * sc * servers)
+        value = float(Av[r]) + per * g.value * sc * servers
+        new = None if abs(rate) <= 1e-15 else g.value + (bound - value) / rate
     if g.spec.keyed:
         sid = m.families[g.spec.name].labels[r - m.families[g.spec.name].start].split("[", 1)[1].rstrip("]")
         way = "rise" if g.spec.sense == "max" else "fall"
@@ -217,6 +228,24 @@ def _target_move(m: Model, term: Any, k: int, Av: Any, v: Any) -> dict[str, Any]
     return {"kind": "target", "target": g.label, "from": g.value, "to": new,
             "message": f"targets.{g.label} must move from {g.value:g} to {new:.6g}" if new is not None
             else f"targets.{g.label} cannot be met"}
+
+
+def _installed_servers(m: Model, shape: tuple[int, int], first: int, P: int) -> sp.csr_matrix:
+    """The servers a move adds count as installed in every target row that counts installed
+    servers (a server utilisation floor): their coefficients on the ``P`` server slack
+    columns from ``first`` on, equilibrated as the rows are."""
+    rows, cols, vals = [], [], []
+    for t in m.terms:
+        per = t.given.spec.per_server
+        if per is None:
+            continue
+        for r, sc in zip(t.rows, t.scale, strict=True):
+            rows.append(np.full(P, r))
+            cols.append(first + np.arange(P))
+            vals.append(np.full(P, per * t.given.value * sc))
+    if not rows:
+        return sp.csr_matrix(shape)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
 
 
 def _build_slacks(m: Model, A_all: sp.csr_matrix) -> tuple[sp.csr_matrix, Any, Any]:
