@@ -306,3 +306,25 @@ def test_auto_dispatches_a_small_year_as_one_lp(fleet):
     assert d.n_periods * (d.n_cand + d.n_pools) < DAY_DISPATCH_COLUMNS
     res = checked(inst, typical_days=2, dispatcher=full_year_dispatcher(inst, "auto"))
     assert res.full_year["method"] == "one LP over every period"
+
+
+def test_with_a_time_limit_the_typical_days_leave_part_of_it_for_the_full_year(fleet):
+    from computeplan.plan.typical import AGGREGATED_SHARE, solve_typical
+    from computeplan.solvers import Budget
+
+    inst, _ = fleet
+    seen: list[float | None] = []
+
+    class Stop(Exception):
+        pass
+
+    def stub(agg: computeplan.Instance, *, budget: Budget, **_: Any) -> computeplan.Result:
+        seen.append(budget.left())
+        raise Stop
+
+    with pytest.raises(Stop):
+        solve_typical(inst, 2, stub, budget=Budget(100.0))
+    assert seen[0] is not None and 0.5 * AGGREGATED_SHARE * 100 < seen[0] <= AGGREGATED_SHARE * 100 + 1e-6
+    with pytest.raises(Stop):
+        solve_typical(inst, 2, stub, budget=Budget(None))
+    assert seen[1] is None

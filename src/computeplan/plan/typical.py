@@ -48,6 +48,8 @@ F64 = NDArray[np.float64]
 
 #: From this many typical days on, the days of the year's extremes are kept as their own.
 EXTREMES_FROM = 4
+#: With a time limit, the part of it the typical days' solve may use (the rest is the full year's).
+AGGREGATED_SHARE = 0.6
 #: Rows of an infeasible full-year dispatch named in the result (largest multipliers first).
 ROWS_SHOWN = 20
 
@@ -199,7 +201,9 @@ def solve_typical(inst: Instance, K: int | None, solve: Callable[..., Result], *
     k = typical_days_of(inst, K)
     days, weights = choose_days(inst, k, seed=seed)
     agg = typical_instance(inst, days, weights)
-    res = solve(agg, budget=budget, seed=seed, threads=threads, **solve_options)
+    # with a time limit the typical days' solve leaves part of it for the full year
+    agg_budget = budget if budget.unlimited else Budget(budget.share(AGGREGATED_SHARE))
+    res = solve(agg, budget=agg_budget, seed=seed, threads=threads, **solve_options)
     aggregated_s = time.perf_counter() - t0
     tm = res.extra.setdefault("time", {})
     tm["typical_days"] = k
