@@ -144,12 +144,16 @@ class ModelData:
         return self.per_len * self.per_rep
     build: BuildData = field(default_factory=BuildData)
 
+    def site_halls_with(self, g: F64) -> F64:
+        """Halls of each site with ``g`` new halls built (one per buildable site): ``M + g``."""
+        out = self.site_halls.astype(float)
+        np.add.at(out, self.build.g_site, g)
+        return out
+
     @property
     def site_halls_most(self) -> F64:
         """Halls a site may have: ``M`` plus its buildable halls."""
-        out = self.site_halls.astype(float)
-        np.add.at(out, self.build.g_site, self.build.g_max)
-        return out
+        return self.site_halls_with(self.build.g_max)
 
     @property
     def pool_servers_most(self) -> F64:
