@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TEACHING = ROOT / "instances" / "teaching"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -72,3 +73,12 @@ def verify_in_fresh_interpreter(instance: Path, result: dict[str, Any], tmp: Pat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     bad, engine = json.loads(out.stdout)
     return bad, engine
+
+
+def teaching_raw(name: str) -> dict[str, Any]:
+    """A teaching instance as the mapping its YAML file holds."""
+    import yaml
+
+    raw = yaml.safe_load((TEACHING / name).read_text())
+    assert isinstance(raw, dict)
+    return raw

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
+from support import TEACHING
+from support import teaching_raw as raw_of
 from typer.testing import CliRunner
 
 import computeplan
@@ -18,18 +19,11 @@ from computeplan import analysis
 from computeplan.cli import app
 from computeplan.errors import UsageError
 
-TEACHING = Path(__file__).resolve().parent.parent / "instances" / "teaching"
 runner = CliRunner()
 
 
 def approx(v: float) -> Any:
     return pytest.approx(v, rel=1e-7, abs=1e-7)
-
-
-def raw_of(name: str) -> dict[str, Any]:
-    raw = yaml.safe_load((TEACHING / name).read_text())
-    assert isinstance(raw, dict)
-    return raw
 
 
 def one_grid_site(grid_kw: float = 60.0) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,21 +12,15 @@ import yaml
 from conftest import base_instance
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import TEACHING
+from support import teaching_raw as raw_of
 
 import computeplan
 from computeplan.errors import UsageError
 
-TEACHING = Path(__file__).resolve().parent.parent / "instances" / "teaching"
-
 
 def approx(v: float) -> Any:
     return pytest.approx(v, rel=1e-9, abs=1e-9)
-
-
-def raw_of(name: str) -> dict[str, Any]:
-    raw = yaml.safe_load((TEACHING / name).read_text())
-    assert isinstance(raw, dict)
-    return raw
 
 
 def solved(raw: dict[str, Any], **kw: Any) -> computeplan.Result:

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData
+from computeplan.model.layout import STRATEGIC_BLOCKS
 from computeplan.solvers import Program, SolveOptions, Termination
 from computeplan.solvers.highs import WarmLP
 
@@ -37,8 +38,9 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 INF = np.inf
 
-#: Blocks fixed by the caller; the annual ones have the same terms in every part.
-FIXED_BLOCKS = ("z", "y", "g", "m", "o")
+#: Blocks fixed by the caller (the layout's strategic blocks); the annual ones have the
+#: same terms in every part.
+FIXED_BLOCKS = STRATEGIC_BLOCKS
 ANNUAL_BLOCKS = ("y", "g", "m", "o")
 
 
@@ -68,15 +70,6 @@ def annual_mask(m: Model) -> NDArray[np.bool_]:
     for name in ANNUAL_BLOCKS:
         out[m.layout[name]] = True
     return out
-
-
-def fixed_bounds(m: Model, fixed: dict[str, F64]) -> tuple[F64, F64]:
-    """Column bounds of ``m`` with the blocks of ``fixed`` held at their values."""
-    lo, hi = m.col_lo.copy(), m.col_hi.copy()
-    for name, val in fixed.items():
-        lo[m.layout[name]] = val
-        hi[m.layout[name]] = val
-    return lo, hi
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +108,7 @@ class PartLP:
         rest[tr.rows] = False
         R = G.shape[0]
         c = m.c * share
-        col_lo, col_hi = fixed_bounds(m, spec.fixed) if spec.fixed is not None else (m.col_lo, m.col_hi)
+        col_lo, col_hi = m.blocks_bounds(spec.fixed) if spec.fixed is not None else (m.col_lo, m.col_hi)
         prog = Program(c=c, offset=m.offset, A=sp.csr_matrix(sp.vstack([m.A[rest], G], format="csr")),
                        row_lo=np.concatenate([m.row_lo[rest], np.full(R, -INF)]),
                        row_hi=np.concatenate([m.row_hi[rest], np.full(R, INF)]),

@@ -43,7 +43,6 @@ from computeplan.analysis.daypart_lp import (
     FIXED_BLOCKS,
     PartSpec,
     annual_mask,
-    fixed_bounds,
     target_rows,
 )
 from computeplan.analysis.dayparts_run import Runner, open_runner
@@ -160,7 +159,7 @@ def coupling(d: ModelData, first: I64, fixed: dict[str, F64] | None) -> Coupling
     m = build_model(period_subset(d, first), relax=True)
     tr = target_rows(m)
     annual = annual_mask(m)
-    v_annual = np.where(annual, fixed_bounds(m, fixed)[0], 0.0) if fixed is not None else np.zeros(m.n_cols)
+    v_annual = np.where(annual, m.blocks_bounds(fixed)[0], 0.0) if fixed is not None else np.zeros(m.n_cols)
     const_rows = np.asarray(tr.G @ v_annual).ravel()
     own = (~annual).astype(float) if fixed is not None else np.ones(m.n_cols)
     per_part = np.diff(sp.csr_matrix(tr.G @ sp.diags(own)).indptr) > 0

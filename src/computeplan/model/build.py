@@ -11,6 +11,7 @@ expressions of :mod:`computeplan.model.expressions`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -100,6 +101,23 @@ class Model:
         hi[cols] = fixed
         if zero is not None:
             hi[zero] = 0.0
+        return replace(self, col_lo=lo, col_hi=hi, integer=np.zeros_like(self.integer))
+
+    def blocks_bounds(self, fixed: Mapping[str, F64]) -> tuple[F64, F64]:
+        """Column bounds with each block of ``fixed`` (layout block name -> values) held at
+        its values, integer columns rounded."""
+        lo, hi = self.col_lo.copy(), self.col_hi.copy()
+        for name, vals in fixed.items():
+            sl = self.layout[name]
+            at = np.where(self.integer[sl], np.round(vals), np.asarray(vals, dtype=float))
+            lo[sl] = at
+            hi[sl] = at
+        return lo, hi
+
+    def with_blocks_fixed(self, fixed: Mapping[str, F64]) -> Model:
+        """An LP: the blocks of ``fixed`` held at their values (:meth:`blocks_bounds`), no
+        integrality left."""
+        lo, hi = self.blocks_bounds(fixed)
         return replace(self, col_lo=lo, col_hi=hi, integer=np.zeros_like(self.integer))
 
     def col_names(self) -> list[str]:

@@ -94,6 +94,11 @@ def period_names(d: ModelData, names: list[str]) -> list[str]:
     return [f"{nm[:-1]}#{t}]" for t in range(d.n_periods) for nm in names]
 
 
+#: The blocks decided once for the horizon, which a dispatch of the periods may hold fixed:
+#: halls, indivisible placements and the build decisions.
+STRATEGIC_BLOCKS = ("z", "y", "g", "m", "o")
+
+
 def plan_layout(d: ModelData) -> Layout:
     """``x`` per candidate pair and period, ``n`` per pool and period (period-major:
     column ``t * K + c``), ``z`` per site, ``y`` per non-divisible candidate when there

@@ -39,6 +39,7 @@ from computeplan.io.periods import (
 from computeplan.io.schema import Instance
 from computeplan.model.build import build_model
 from computeplan.model.data import ModelData, build_data
+from computeplan.model.layout import STRATEGIC_BLOCKS
 from computeplan.plan.evaluate import Figures, clean_plan, evaluate, target_records
 from computeplan.plan.result import Result
 from computeplan.solvers import Budget, SolveOptions, Termination
@@ -102,14 +103,7 @@ def dispatch_fixed(d: ModelData, fixed: Mapping[str, F64], options: SolveOptions
     """One LP over every period of ``d`` with the ``fixed`` blocks held at their values
     (integer columns rounded) and the annual targets as rows."""
     t0 = time.perf_counter()
-    m = build_model(d)
-    lo, hi = m.col_lo.copy(), m.col_hi.copy()
-    for name, vals in fixed.items():
-        sl = m.layout[name]
-        at = np.where(m.integer[sl], np.round(vals), np.asarray(vals, dtype=float))
-        lo[sl] = at
-        hi[sl] = at
-    lp = replace(m, col_lo=lo, col_hi=hi, integer=np.zeros_like(m.integer))
+    lp = build_model(d).with_blocks_fixed(fixed)
     out = solve_highs(lp, options, dual_ray=True)
     rows: dict[str, float] = {}
     if out.status == Termination.INFEASIBLE and out.dual_ray is not None:
@@ -135,7 +129,7 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
     if not res.has_plan or res.objective_value is None or not res.blocks:
         return out
     d = build_data(inst)
-    fixed = {k: v for k, v in res.blocks.items() if k in ("z", "y", "g", "m", "o")}
+    fixed = {k: v for k, v in res.blocks.items() if k in STRATEGIC_BLOCKS}
     run = dispatcher or dispatch_fixed
     got = run(d, fixed, options or SolveOptions())
     out["status"] = got.status.value
