@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from timing import children_cpu, wall
+from timing import children_cpu, user_env, wall
 
 import computeplan
 from computeplan.io.generate import generate_instance, write_instance
@@ -53,7 +53,7 @@ def test_cli_solve_against_highs_alone(benchmark: Any, lp_fleet: Path, tmp_path:
     def run() -> None:
         c0 = children_cpu()
         subprocess.run([sys.executable, "-m", "computeplan", "solve", str(lp_fleet), "-q", "--out", str(out_dir)],
-                       check=True)
+                       check=True, env=user_env())
         cli_cpu.append(children_cpu() - c0)
 
     benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
