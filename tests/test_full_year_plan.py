@@ -262,3 +262,23 @@ def test_verify_reads_the_year_without_the_engine(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     bad, engine, rows = json.loads(run.stdout)
     assert bad == [] and engine == [] and rows == 48
+
+
+def test_a_year_plan_that_fails_the_check_is_refused_by_solve():
+    """A dispatcher that serves half of the job: the year's plan fails the independent
+    check, as a solve's own plan would (with check=False it is returned, and verify names it)."""
+    from computeplan.model.layout import plan_layout
+    from computeplan.plan.typical import Dispatch, dispatch_fixed
+
+    def halved(d: Any, fixed: Any, options: Any) -> Dispatch:
+        got = dispatch_fixed(d, fixed, options)
+        assert got.v is not None
+        got.v = got.v.copy()
+        got.v[plan_layout(d)["x"]] *= 0.5
+        return got
+
+    inst = computeplan.load_instance(four_days())
+    with pytest.raises(computeplan.SolverError, match="full-year dispatch's plan fails the independent check"):
+        computeplan.solve(inst, typical_days=2, dispatcher=halved)
+    res = computeplan.solve(inst, typical_days=2, dispatcher=halved, check=False)
+    rejected(inst, res.to_dict(), res.full_year_plan.to_dict(), "full-year/workload job: window 0")

@@ -203,16 +203,17 @@ class Result:
         )
 
     @classmethod
-    def read(cls, path: str | Path) -> Result:
+    def read(cls, path: str | Path, *, full_year: bool = True) -> Result:
         """A written result: ``result.json`` (or the folder holding it) with its per-period
-        tables, and with typical days the year's plan in ``full-year/`` (``full_year_plan``)."""
+        tables, and with typical days (unless ``full_year`` is False) the year's plan in
+        ``full-year/`` (``full_year_plan``)."""
         p = Path(path)
         if p.is_dir():
             p = p / "result.json"
         res = cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
         res._read_tables(p.parent)
         year = p.parent / FULL_YEAR
-        if (year / "result.json").is_file():
+        if full_year and (year / "result.json").is_file():
             d, problems = read_result_folder(year, f"{year}/")
             if problems or d is None:
                 from computeplan.errors import UsageError

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from computeplan.errors import InstanceError
+from computeplan.errors import InstanceError, SolverError
 from computeplan.io.periods import (
     day_profiles,
     extreme_days,
@@ -230,5 +230,23 @@ def solve_typical(inst: Instance, K: int | None, solve: Callable[..., Result], *
         res.notes.append(f"the full-year re-evaluation ended without a plan (status {fy['status']})")
     elif fy["targets_met"] is False:
         res.notes.append("over the full year the typical days' plan misses target(s): " + ", ".join(fy["failed"]))
+    if res.full_year_plan is not None and solve_options.get("check", True):
+        _check_year(inst, res, budget)
     res.solve_seconds = time.perf_counter() - t0
     return res
+
+
+def _check_year(inst: Instance, res: Result, budget: Budget) -> None:
+    """The year's plan through the independent check, as ``solve`` checks its own plan
+    (skipped, with a note, when the time limit has run out)."""
+    left = budget.left()
+    if left is not None and left <= 0:
+        res.notes.append("time limit: skipped the independent check of the year's plan "
+                         "(run computeplan verify on the written result)")
+        return
+    from computeplan.plan.verify import verify
+
+    assert res.full_year_plan is not None
+    problems = verify(inst, res.full_year_plan)
+    if problems:
+        raise SolverError("the full-year dispatch's plan fails the independent check:\n" + "\n".join(problems[:20]))
