@@ -85,6 +85,7 @@ def test_the_year_plan_of_four_days_is_the_hand_worked_one(tmp_path):
     (lambda fy: fy.update(targets_met=False), "time.full_year.targets_met"),
     (lambda fy: fy.update(gap=fy["gap"] + 0.01), "time.full_year.gap"),
     (lambda fy: fy.update(status="feasible"), "time.full_year.status"),
+    (lambda fy: fy.update(targets=[]), "time.full_year.targets[fleet_pue_max]: missing"),
 ])
 def test_a_tampered_full_year_figure_is_named(fleet, change, figure):
     inst, res = fleet
@@ -150,12 +151,19 @@ def test_a_year_plan_with_another_placement_of_indivisible_work_is_named(fleet):
     assert [b for b in bad if b.startswith("full-year/")] == [b for b in bad if f"assignments[{wid}]" in b]
 
 
-def test_a_year_plan_with_other_builds_is_named():
+@pytest.fixture(scope="module")
+def build_fleet() -> tuple[computeplan.Instance, computeplan.Result]:
+    """The 4-day generated fleet with build options (it builds servers), on one typical day."""
     from computeplan.io.generate import generate_instance
 
     inst = computeplan.load_instance(generate_instance(12, 3, seed=4, hours=96, build=True))
     res = computeplan.solve(inst, typical_days=1)
     assert computeplan.verify(inst, res) == []
+    return inst, res
+
+
+def test_a_year_plan_with_other_builds_is_named(build_fleet):
+    inst, res = build_fleet
     m = res.blocks["m"].copy()
     built = int(np.flatnonzero(m > 0)[0])
     m[built] += 10.0  # ten more servers of the same pool: room the plan need not use
@@ -164,6 +172,20 @@ def test_a_year_plan_with_other_builds_is_named():
     bad = rejected(inst, res.to_dict(), year, f"full-year/build.servers[{pool}].new_servers")
     assert [b for b in bad if b.startswith("full-year/")] == [
         b for b in bad if b.startswith(f"full-year/build.servers[{pool}]")]
+
+
+@pytest.mark.parametrize(("change", "figure"), [
+    (lambda y: y["build"]["halls"][0].update(new_halls=1), "full-year/build.halls[hy-00000].new_halls"),
+    (lambda y: y["build"]["sites_opened"].append({"site": "cand-00", "capex_per_year": 0.0, "workloads": []}),
+     "full-year/build.sites_opened: ['cand-00'] over the year, the typical days' plan opens []"),
+])
+def test_a_tampered_build_of_the_year_plan_is_named(build_fleet, change, figure):
+    inst, res = build_fleet
+    assert res.extra["build"]["halls"][0] == {**res.extra["build"]["halls"][0], "site": "hy-00000", "new_halls": 0}
+    assert res.extra["build"]["sites_opened"] == []
+    year = res.full_year_plan.to_dict()
+    change(year)
+    rejected(inst, res.to_dict(), year, figure)
 
 
 def test_a_missing_year_plan_is_named(fleet):
