@@ -106,6 +106,8 @@ def test_a_tampered_full_year_figure_is_named(fleet, change, figure):
     # a share of a period cut: that period's balance no longer holds
     (lambda y: y["time"]["dispatch"]["share"].__setitem__(0, 0.5 * y["time"]["dispatch"]["share"][0]),
      "full-year/workload "),
+    # the year's plan of another objective, its figures worked out in that objective
+    (lambda y: y["objective"].update(name="cost"), "full-year/objective.name: 'cost'"),
 ])
 def test_a_tampered_figure_of_the_year_plan_is_named(fleet, change, figure):
     inst, res = fleet

@@ -122,6 +122,13 @@ def check_year(inst: Instance, d: dict[str, Any], year: dict[str, Any] | None,
         bad += [f"{YEAR}/{p}" for p in verify_year(year)]
         bad += _strategic(inst, d, year)
         bad += _figures_of(fy, year)
+        for key, what in (("instance", "the instance"), ("objective", "the objective")):
+            want, got = d.get(key), year.get(key)
+            if key == "objective":
+                want, got = [(o.get("name") if isinstance(o, dict) else None) for o in (want, got)]
+            if got != want:
+                bad.append(f"{YEAR}/{key}{'.name' if key == 'objective' else ''}: {got!r}, the typical days' plan "
+                           f"has {want!r} ({what} must be the same)")
         yo = (year.get("objective") or {}).get("value") if isinstance(year.get("objective"), dict) else None
         full = yo if isinstance(yo, int | float) and not isinstance(yo, bool) else full
     source = year if year is not None else fy
