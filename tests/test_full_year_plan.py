@@ -68,12 +68,15 @@ def test_the_year_plan_of_four_days_is_the_hand_worked_one(tmp_path):
     assert len(year.periods) == 96 and year.periods["weight"].eq(1).all()
     assert year.served["served_tflops"].sum() == approx(960.0)  # TFLOPS-hours over 96 one-hour periods
     assert computeplan.verify(inst, res) == []
-    # the plan written and read back is the same plan
-    res.write(tmp_path, ("parquet",))
-    back = computeplan.Result.read(tmp_path)
-    assert back.full_year_plan is not None
-    pd.testing.assert_frame_equal(back.full_year_plan.dispatch, year.dispatch)
-    assert computeplan.verify(inst, back) == []
+    # the plan written and read back is the same plan, from Parquet or CSV
+    for kind in ("parquet", "csv"):
+        res.write(tmp_path, (kind,))
+        back = computeplan.Result.read(tmp_path)
+        assert back.full_year_plan is not None
+        pd.testing.assert_frame_equal(back.full_year_plan.dispatch, year.dispatch)
+        assert back.full_year_plan.to_dict() == year.to_dict()
+        assert computeplan.verify(inst, back) == []
+    assert computeplan.Result.read(tmp_path, full_year=False).full_year_plan is None
 
 
 @pytest.mark.parametrize(("change", "figure"), [
