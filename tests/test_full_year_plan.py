@@ -198,6 +198,14 @@ def test_a_missing_year_plan_is_named(fleet):
     rejected(inst, res.to_dict(), None, "full-year: the year's plan is missing")
 
 
+def test_a_year_plan_beside_a_result_over_every_period_is_named(fleet):
+    inst, res = fleet
+    plain = computeplan.solve(inst)
+    assert computeplan.verify(inst, plain) == []
+    rejected(inst, plain.to_dict(), res.full_year_plan.to_dict(),
+             "full-year: a year's plan is given, yet the result is not on typical days")
+
+
 def write_and_solve(raw: dict[str, Any], tmp_path: Path, *args: str) -> tuple[Path, Path]:
     path = tmp_path / "inst.yaml"
     path.write_text(yaml.safe_dump(raw))

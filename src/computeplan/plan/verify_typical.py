@@ -107,7 +107,9 @@ def check_year(inst: Instance, d: dict[str, Any], year: dict[str, Any] | None,
     tm = d.get("time")
     fy = tm.get("full_year") if isinstance(tm, dict) and tm.get("typical_days") is not None else None
     if not isinstance(fy, dict):
-        return []
+        typical = isinstance(tm, dict) and tm.get("typical_days") is not None  # typical_view names its full_year
+        return [] if year is None or typical else [f"{YEAR}: a year's plan is given, yet the result is not on "
+                                                   "typical days"]
     bad: list[str] = []
     full = fy.get("objective")
     if year is None:
