@@ -71,12 +71,16 @@ def test_typical_days_in_the_instance_and_on_the_command_line(tmp_path):
     assert res.typical_days == 2 and res.objective_value == approx(216.0)
     path = tmp_path / "four.yaml"
     path.write_text(yaml.safe_dump(four_days()))
-    out = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "2", "--json"])
+    out = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "2", "--json", "--out", str(tmp_path / "o")])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["time"]["typical_days"] == 2
     assert data["time"]["full_year"]["objective"] == approx(216.0)
-    assert computeplan.verify(computeplan.load_instance(path), data) == []
+    assert json.loads((tmp_path / "o" / "result.json").read_text()) == data
+    # result.json alone lacks the year's plan, which the folder holds beside it
+    assert any("year's plan is missing" in p for p in computeplan.verify(computeplan.load_instance(path), data))
+    ok = CliRunner().invoke(app, ["verify", str(path), str(tmp_path / "o")])
+    assert ok.exit_code == 0 and "every figure reproduced" in ok.output, ok.output
     text = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "2"])
     assert text.exit_code == 0 and "2 typical days" in text.output and "full year (96 periods)" in text.output
 
@@ -117,13 +121,16 @@ def test_the_full_year_costs_at_least_the_full_optimum_and_the_gap_is_its_defini
 
 def test_verify_catches_a_wrong_typical_days_record(fleet):
     inst, _ = fleet
-    good = computeplan.solve(inst, typical_days=2).to_dict()
-    assert computeplan.verify(inst, good) == []
+    res = computeplan.solve(inst, typical_days=2)
+    good = res.to_dict()
+    assert res.full_year_plan is not None
+    year = res.full_year_plan.to_dict()
+    assert computeplan.verify(inst, good, year) == []
 
     def broken(change: Any) -> list[str]:
         d = copy.deepcopy(good)
         change(d["time"]["full_year"])
-        return computeplan.verify(inst, d)
+        return computeplan.verify(inst, d, year)
 
     assert any("gap" in p for p in broken(lambda fy: fy.update(gap=fy["gap"] + 0.01)))
     assert any("add up to the table's 4 days" in p for p in broken(lambda fy: fy["days"][0].update(weight=9)))

@@ -181,6 +181,8 @@ def verify(
 ) -> None:
     """Recompute every figure of a written plan from the instance and list violations (exit 1 if any).
 
+    A typical-days result's year plan (full-year/ beside result.json) is checked too.
+
     For an infeasible result, check its Farkas certificate, or confirm the claim with an
     independent elastic model.
     """
@@ -196,7 +198,15 @@ def verify(
             raise UsageError(f"{path}: not a readable computeplan result: {e}") from None
         if not isinstance(data, dict):
             raise UsageError(f"{path}: not a computeplan result: expected a JSON object, found {type(data).__name__}")
-        problems = run_verify(inst, data)
+        from computeplan.io.results import read_result_folder
+        from computeplan.io.write import FULL_YEAR
+
+        # a typical-days result keeps its year's plan in full-year/ beside result.json
+        year: dict[str, Any] | None = None
+        problems: list[str] = []
+        if (path.parent / FULL_YEAR / "result.json").exists():
+            year, problems = read_result_folder(path.parent / FULL_YEAR, f"{FULL_YEAR}/")
+        problems += run_verify(inst, data, year)
         if problems:
             for p in problems:
                 out.print(f"[red]x[/] {p}", highlight=False)

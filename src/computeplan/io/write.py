@@ -15,6 +15,8 @@ A set (:func:`write_set`): what one command writes into an output folder, e.g. `
   e.g. ``result.json``, first), then the new files are renamed in (the head last), then
   the old ones are deleted. Two commands writing into one folder at once never mix files:
   the folder ends with the whole set of one of them.
+- A member may be a folder (``solve``'s ``full-year/``, the year's plan of a typical-days
+  result): it is made whole in the temporary folder and renamed in and away as one.
 - Only the files of the set's family are touched. A ``solve --tables csv`` removes the
   Parquet tables an earlier ``--tables parquet`` wrote, but leaves ``sweep.csv``,
   ``headroom.json``, ``report.html`` or a user's ``notes.txt`` alone.
@@ -65,8 +67,10 @@ class FileSet:
     head: str | None = None
 
 
-RESULT = FileSet("result", (*_tables("sites", "pools", "assignments", "targets", "periods", "served"), "result.json"),
-                 "result.json")
+#: The folder of a typical-days result holding the year's plan (a result set of its own).
+FULL_YEAR = "full-year"
+RESULT = FileSet("result", (*_tables("sites", "pools", "assignments", "targets", "periods", "served"), FULL_YEAR,
+                            "result.json"), "result.json")
 SWEEP = FileSet("sweep", (*_tables("sweep"), "sweep.png", "sweep.svg"))
 OUTAGE = FileSet("outage", _tables("outage"))
 CAPACITY = FileSet("capacity", _tables("capacity"))
@@ -156,6 +160,17 @@ def atomic_write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     """Write a table as Parquet atomically (see :func:`atomic_write`)."""
     w = write_table(df, "parquet")
     return atomic_write(path, lambda tmp: w(Path(tmp)))
+
+
+def folder_writer(files: Mapping[str, Writer]) -> Writer:
+    """A writer of a folder holding ``files`` (``{name: writer}``): one member of a set."""
+
+    def write(path: Path) -> None:
+        path.mkdir()
+        for name, w in files.items():
+            w(path / name)
+
+    return write
 
 
 def table_files(frames: Mapping[str, pd.DataFrame], kinds: Iterable[str]) -> dict[str, Writer]:

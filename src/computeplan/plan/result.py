@@ -11,8 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from computeplan.io.results import PLAN_TABLES, read_result_folder
+
 # the single-file writers lived here before io.write; the aliases keep them importable from here
-from computeplan.io.write import RESULT, record_table, table_files, write_set, write_text
+from computeplan.io.write import (
+    FULL_YEAR,
+    RESULT,
+    Writer,
+    folder_writer,
+    record_table,
+    table_files,
+    write_set,
+    write_text,
+)
 from computeplan.io.write import atomic_write as atomic_write
 from computeplan.io.write import atomic_write_parquet as atomic_write_parquet
 from computeplan.io.write import atomic_write_text as atomic_write_text
@@ -80,6 +91,9 @@ class Result:
     # the plan's decisions that do not depend on the periods (halls ``z``, placements ``y``,
     # builds ``g``, ``m``, ``o``), by layout block; not written to result.json
     blocks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # with typical days: the year's plan (the strategic blocks fixed, every period dispatched),
+    # a time result over the full instance; written to ``full-year/`` beside result.json
+    full_year_plan: Result | None = field(default=None, repr=False)
 
     @property
     def has_plan(self) -> bool:
@@ -189,31 +203,64 @@ class Result:
         )
 
     @classmethod
-    def read(cls, path: str | Path) -> Result:
+    def read(cls, path: str | Path, *, full_year: bool = True) -> Result:
+        """A written result: ``result.json`` (or the folder holding it) with its per-period
+        tables, and with typical days (unless ``full_year`` is False) the year's plan in
+        ``full-year/`` (``full_year_plan``)."""
         p = Path(path)
         if p.is_dir():
             p = p / "result.json"
         res = cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+        res._read_tables(p.parent)
+        year = p.parent / FULL_YEAR
+        if full_year and (year / "result.json").is_file():
+            d, problems = read_result_folder(year, f"{year}/")
+            if problems or d is None:
+                from computeplan.errors import UsageError
+
+                raise UsageError("\n".join(problems))
+            res.full_year_plan = cls.from_dict(d)
+            res.full_year_plan._read_tables(year)
+        return res
+
+    def _read_tables(self, folder: Path) -> None:
         for name in PERIOD_TABLES:
             for kind in ("parquet", "csv"):
-                f = p.parent / f"{name}.{kind}"
-                if f.is_file() and name not in res.tables:
+                f = folder / f"{name}.{kind}"
+                if f.is_file() and name not in self.tables:
                     import pandas as pd
 
-                    res.tables[name] = pd.read_parquet(f) if kind == "parquet" else pd.read_csv(f)
-        return res
+                    self.tables[name] = pd.read_parquet(f) if kind == "parquet" else pd.read_csv(f)
 
     def write(self, out_dir: str | Path, tables: Iterable[str] = ("csv",)) -> list[Path]:
         """Replace ``result.json`` and its tables (``csv``, ``parquet``) in ``out_dir`` as one set
-        (:func:`computeplan.io.write.write_set`)."""
+        (:func:`computeplan.io.write.write_set`), with the year's plan in ``full-year/`` when
+        there is one."""
+        kinds = tuple(tables)
+        files = self._files(kinds)
+        if self.full_year_plan is not None:
+            files[FULL_YEAR] = folder_writer(self.full_year_plan._files(kinds, plan_tables=True))
+        return write_set(out_dir, RESULT, files)
+
+    def _files(self, tables: tuple[str, ...], plan_tables: bool = False) -> dict[str, Writer]:
+        """The set's files; with ``plan_tables`` (and a table kind), the plan per period as
+        the tables ``dispatch`` and ``servers_on`` instead of columns in result.json."""
         tabled = {"sites": (self.site_records, None), "pools": (self.pool_records, None),
                   "assignments": (self.assignment_records, ASSIGNMENT_COLUMNS),
                   "targets": (self.target_list, TARGET_COLUMNS)}
         files = {f"{name}.{kind}": record_table(records, kind, columns)
                  for kind in tables for name, (records, columns) in tabled.items()}
         files.update(table_files(self.tables, tables))  # the per-period tables of a time instance
-        files["result.json"] = write_text(self.to_json() + "\n")
-        return write_set(out_dir, RESULT, files)
+        d = self.to_dict()
+        tm = d.get("time")
+        if plan_tables and tables and isinstance(tm, dict):
+            import pandas as pd
+
+            frames = {name: pd.DataFrame(tm.pop(name), columns=list(cols))
+                      for name, cols in PLAN_TABLES.items() if isinstance(tm.get(name), dict)}
+            files.update(table_files(frames, tables))
+        files["result.json"] = write_text(json.dumps(d, indent=2, allow_nan=False) + "\n")
+        return files
 
 
 def plan_records(

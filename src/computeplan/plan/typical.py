@@ -9,7 +9,8 @@ A solve on ``K`` representative days of an hourly year, then the full year again
 3. :func:`full_year`: the plan's halls ``z``, non-divisible placements ``y`` and build
    decisions ``g``, ``m``, ``o`` fixed, every period of the year dispatched with the annual
    targets by a *dispatcher*, and the year's objective, targets and the gap to the
-   aggregated objective reported.
+   aggregated objective reported; the year's dispatch is kept as a plan of its own
+   (``Result.full_year_plan``, written to ``full-year/``), so ``verify`` recomputes them.
 
 A dispatcher takes the full year's :class:`ModelData`, the fixed decisions by layout block
 name (values of the aggregated plan; these blocks do not depend on the periods) and
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from computeplan.errors import InstanceError
+from computeplan.errors import InstanceError, SolverError
 from computeplan.io.periods import (
     day_profiles,
     extreme_days,
@@ -40,8 +41,10 @@ from computeplan.io.schema import Instance
 from computeplan.model.build import build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.model.layout import STRATEGIC_BLOCKS
+from computeplan.model.targets import reports_build
 from computeplan.plan.evaluate import Figures, clean_plan, evaluate, target_records
-from computeplan.plan.result import Result
+from computeplan.plan.periods import shifted_tflops_hours
+from computeplan.plan.result import Result, build_record, result_from_plan
 from computeplan.solvers import Budget, SolveOptions, Termination
 from computeplan.solvers.highs import solve_highs
 
@@ -114,10 +117,12 @@ def dispatch_fixed(d: ModelData, fixed: Mapping[str, F64], options: SolveOptions
 
 
 def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], *,
-              dispatcher: Dispatcher | None = None, options: SolveOptions | None = None) -> dict[str, Any]:
+              dispatcher: Dispatcher | None = None, options: SolveOptions | None = None
+              ) -> tuple[dict[str, Any], Result | None]:
     """``result.json``'s ``time.full_year``: the aggregated plan ``res`` re-evaluated over
-    every period of ``inst``. ``gap`` is ``(full-year objective - aggregated objective) /
-    |aggregated objective|``: positive when the year costs more than the typical days said."""
+    every period of ``inst``, and the year's plan (None when the year was not dispatched).
+    ``gap`` is ``(full-year objective - aggregated objective) / |aggregated objective|``:
+    positive when the year costs more than the typical days said."""
     ax = time_axis(inst)
     dt = ax.datetime
     out: dict[str, Any] = {
@@ -127,7 +132,7 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
                  for dd, w in zip(days, weights, strict=True)],
     }
     if not res.has_plan or res.objective_value is None or not res.blocks:
-        return out
+        return out, None
     d = build_data(inst)
     fixed = {k: v for k, v in res.blocks.items() if k in STRATEGIC_BLOCKS}
     run = dispatcher or dispatch_fixed
@@ -144,7 +149,7 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
             # the year's dispatch is proved within this much of its own optimum
             out.update(dispatch_bound=got.bound, dispatch_gap=max(fig.objective_value - got.bound, 0.0)
                        / max(abs(fig.objective_value), 1e-12))
-        return out
+        return out, _year_plan(d, fig, got)
     top = sorted(got.rows.items(), key=lambda kv: -abs(kv[1]))[:ROWS_SHOWN]
     out["rows"] = [name for name, _ in top]
     if got.status == Termination.INFEASIBLE and d.targets:
@@ -154,7 +159,20 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
         if loose.v is not None and loose.status.has_plan:
             fig = _figures(d, loose.v, fixed)
             out.update(objective_without_targets=fig.objective_value, **_targets(d, fig))
-    return out
+    return out, None
+
+
+def _year_plan(d: ModelData, fig: Figures, got: Dispatch) -> Result:
+    """The year's dispatch as a time result over the full instance, like any other: its
+    records, per-period tables and plan per period, and its ``build`` block (the fixed
+    builds). Shadow prices are not worked out for it (null)."""
+    plan = result_from_plan(d, fig, status=got.status, method=got.method, bound=got.bound, seconds=got.seconds,
+                            target_shadow=None, cap_shadow=None,
+                            flexibility={"value": None, "objective_without": None,
+                                         "shifted_tflops_hours": shifted_tflops_hours(d, fig)})
+    if reports_build(d):
+        plan.extra["build"] = build_record(d, fig, None, None)
+    return plan
 
 
 def _figures(d: ModelData, v: F64, fixed: Mapping[str, F64]) -> Figures:
@@ -201,8 +219,8 @@ def solve_typical(inst: Instance, K: int | None, solve: Callable[..., Result], *
     aggregated_s = time.perf_counter() - t0
     tm = res.extra.setdefault("time", {})
     tm["typical_days"] = k
-    fy = full_year(inst, res, days, weights, dispatcher=dispatcher,
-                   options=SolveOptions(threads=threads, time_limit=budget.left()))
+    fy, res.full_year_plan = full_year(inst, res, days, weights, dispatcher=dispatcher,
+                                       options=SolveOptions(threads=threads, time_limit=budget.left()))
     fy["aggregated_seconds"] = aggregated_s
     tm["full_year"] = fy
     if fy["status"] == Termination.INFEASIBLE.value:
@@ -212,5 +230,23 @@ def solve_typical(inst: Instance, K: int | None, solve: Callable[..., Result], *
         res.notes.append(f"the full-year re-evaluation ended without a plan (status {fy['status']})")
     elif fy["targets_met"] is False:
         res.notes.append("over the full year the typical days' plan misses target(s): " + ", ".join(fy["failed"]))
+    if res.full_year_plan is not None and solve_options.get("check", True):
+        _check_year(inst, res, budget)
     res.solve_seconds = time.perf_counter() - t0
     return res
+
+
+def _check_year(inst: Instance, res: Result, budget: Budget) -> None:
+    """The year's plan through the independent check, as ``solve`` checks its own plan
+    (skipped, with a note, when the time limit has run out)."""
+    left = budget.left()
+    if left is not None and left <= 0:
+        res.notes.append("time limit: skipped the independent check of the year's plan "
+                         "(run computeplan verify on the written result)")
+        return
+    from computeplan.plan.verify import verify
+
+    assert res.full_year_plan is not None
+    problems = verify(inst, res.full_year_plan)
+    if problems:
+        raise SolverError("the full-year dispatch's plan fails the independent check:\n" + "\n".join(problems[:20]))

@@ -32,7 +32,7 @@ from computeplan.plan.verify_model import (
     view,
 )
 from computeplan.plan.verify_time import TimedPlan, check_time_section, timed_plan
-from computeplan.plan.verify_typical import typical_view
+from computeplan.plan.verify_typical import check_year, typical_view
 
 if TYPE_CHECKING:  # the result module belongs to the engine; verify reads only its dict form
     from computeplan.plan.result import Result
@@ -119,11 +119,18 @@ class _Reader:
             self.bad.append(f"{label}.{key}: reported {reported}, recomputed {recomputed}")
 
 
-def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list[str]:
+def verify(instance: Instance | str | Any, res: Result | dict[str, Any],
+           full_year_plan: dict[str, Any] | None = None) -> list[str]:
     """Every violation of the result ``res`` (a :class:`Result` or the dict of a
-    ``result.json``) against ``instance``; ``[]`` when sound."""
+    ``result.json``) against ``instance``; ``[]`` when sound.
+
+    A typical-days result's year plan is ``res.full_year_plan`` for a :class:`Result`, or
+    ``full_year_plan`` (the dict of ``full-year/result.json`` with its plan tables,
+    :func:`computeplan.io.results.read_result_folder`) beside a dict."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     d = res if isinstance(res, dict) else res.to_dict()
+    if full_year_plan is None and not isinstance(res, dict) and res.full_year_plan is not None:
+        full_year_plan = res.full_year_plan.to_dict()
     rd = _Reader()
     if not isinstance(d, dict):
         return [f"result: expected an object, found {type(d).__name__}"]
@@ -145,6 +152,8 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any]) -> list
     if solved_for != inst.objective:  # a solve may override the instance's objective
         inst = inst.model_copy(update={"objective": solved_for})
     agg = typical_view(inst, d, rd.bad)  # a plan on typical days is checked on those days
+    full = inst  # ... and its year's plan on every period
+    rd.bad.extend(check_year(full, d, full_year_plan, lambda year: verify(full, year)))
     inst = inst if agg is None else agg
     # an interrupted solve keeps the best plan it found (then the plan is checked like any other)
     if status in PLAN_STATUSES or (status == "interrupted" and obj.get("value") is not None):

@@ -537,7 +537,7 @@ def write_report(
         if not rj.is_file():
             raise UsageError(f"{source}: no result.json there (write one with computeplan solve --out DIR)")
         try:
-            res = Result.read(rj)
+            res = Result.read(rj, full_year=False)  # the report shows the year's summary, not its plan
         except (OSError, ValueError, KeyError) as e:
             raise UsageError(f"{rj}: not a readable computeplan result: {e}") from None
         base = Path(folder) if folder is not None else rj.parent

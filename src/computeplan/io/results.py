@@ -1,0 +1,109 @@
+"""Reading a written result back: ``result.json`` with the plan per period it keeps in tables.
+
+A time result carries its plan per period (``time.dispatch``, ``time.servers_on``) as
+columns inside ``result.json``. The year's plan of a typical-days result (the
+``full-year/`` folder beside the main ``result.json``, 8,760 periods of it for an hourly
+year) keeps them instead as tables, ``dispatch`` and ``servers_on`` (Parquet or CSV, as
+``--tables`` asked; inline, as for any time result, with ``--tables none``).
+:func:`read_result_folder` puts them back in place, so a reader (``verify``,
+``Result.read``) sees one dict of the usual shape.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+#: The plan per period: its tables' columns, and the kind of each (``int``, ``float``, ``str``).
+PLAN_TABLES: dict[str, dict[str, str]] = {
+    "dispatch": {"period": "int", "workload": "str", "site": "str", "hardware": "str", "share": "float"},
+    "servers_on": {"period": "int", "site": "str", "hardware": "str", "servers": "float"},
+}
+
+
+def _cell(text: str, kind: str) -> Any:
+    if kind == "str":
+        return text
+    if kind == "int":
+        return int(text)
+    val = float(text)
+    if not math.isfinite(val):
+        raise ValueError(text)
+    return val
+
+
+def _read_csv(path: Path, kinds: dict[str, str], where: str, problems: list[str]) -> dict[str, list[Any]] | None:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = csv.reader(fh)
+        head = next(rows, [])
+        missing = [c for c in kinds if c not in head]
+        if missing:
+            problems.append(f"{where}: expected the columns {', '.join(kinds)}, found {head}")
+            return None
+        at = {c: head.index(c) for c in kinds}
+        out: dict[str, list[Any]] = {c: [] for c in kinds}
+        for r, row in enumerate(rows, start=2):
+            for c, kind in kinds.items():
+                text = row[at[c]] if at[c] < len(row) else ""
+                try:
+                    out[c].append(_cell(text, kind))
+                except ValueError:
+                    problems.append(f"{where}: line {r}: {c}: expected a {'whole number' if kind == 'int' else 'finite number'}, "
+                                    f"found {text!r}")
+                    return None
+    return out
+
+
+def _read_parquet(path: Path, kinds: dict[str, str], where: str, problems: list[str]) -> dict[str, list[Any]] | None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    missing = [c for c in kinds if c not in table.column_names]
+    if missing:
+        problems.append(f"{where}: expected the columns {', '.join(kinds)}, found {table.column_names}")
+        return None
+    return {c: table.column(c).to_pylist() for c in kinds}
+
+
+def read_plan_tables(folder: Path, d: dict[str, Any], problems: list[str], prefix: str = "") -> None:
+    """Put the plan per period that ``folder`` keeps in tables into ``d["time"]`` (where
+    ``result.json`` does not hold it inline); Parquet first, then CSV. A table that cannot
+    be read is a problem naming its file (``prefix`` + name)."""
+    tm = d.get("time")
+    if not isinstance(tm, dict):
+        return
+    for name, kinds in PLAN_TABLES.items():
+        if isinstance(tm.get(name), dict):
+            continue
+        for kind, reader in (("parquet", _read_parquet), ("csv", _read_csv)):
+            path = folder / f"{name}.{kind}"
+            if not path.is_file():
+                continue
+            where = f"{prefix}{path.name}"
+            try:
+                cols = reader(path, kinds, where, problems)
+            except (OSError, ValueError, UnicodeDecodeError) as e:  # pyarrow's errors derive from these
+                problems.append(f"{where}: not a readable table: {e}")
+                cols = None
+            if cols is not None:
+                tm[name] = cols
+            break
+
+
+def read_result_folder(folder: Path, prefix: str = "") -> tuple[dict[str, Any] | None, list[str]]:
+    """``folder``'s ``result.json`` as a dict with its plan tables in place, and the
+    problems met reading them (each naming its file, ``prefix`` + name)."""
+    path = folder / "result.json"
+    problems: list[str] = []
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return None, [f"{prefix}result.json: not a readable computeplan result: {e}"]
+    if not isinstance(d, dict):
+        return None, [f"{prefix}result.json: expected a JSON object, found {type(d).__name__}"]
+    read_plan_tables(folder, d, problems, prefix)
+    return d, problems
