@@ -62,3 +62,15 @@ def test_a_wrong_peak_period_names_the_reported_and_the_recomputed_period() -> N
     assert "sites[s1].peak_period: reported 1, recomputed 2" in computeplan.verify(inst, d)
     site["peak_period"] = 3  # 150 kW too: also the peak
     assert computeplan.verify(inst, d) == []
+
+
+def test_a_pools_beyond_need_energy_is_recomputed_when_given(one_site: Any) -> None:
+    """A pool record may carry its own ``beyond_need_energy_kwh`` (the engine puts it on
+    sites only); when it does, it is checked like any figure. one-site.yaml powers 250
+    servers for 250 needed (its header): nothing beyond need, so 123 kWh is a lie."""
+    inst, d = copy.deepcopy(one_site)
+    (pool,) = d["pools"]
+    assert pool["servers_beyond_need"] == pytest.approx(0.0, abs=1e-9)
+    pool["beyond_need_energy_kwh"] = 123.0
+    bad = computeplan.verify(inst, d)
+    assert "pools[s1/t-srv].beyond_need_energy_kwh: reported 123.0, recomputed 0.0" in bad
