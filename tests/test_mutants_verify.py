@@ -74,3 +74,15 @@ def test_a_pools_beyond_need_energy_is_recomputed_when_given(one_site: Any) -> N
     pool["beyond_need_energy_kwh"] = 123.0
     bad = computeplan.verify(inst, d)
     assert "pools[s1/t-srv].beyond_need_energy_kwh: reported 123.0, recomputed 0.0" in bad
+
+
+def test_a_site_not_of_the_instance_does_not_stop_the_check_of_the_next() -> None:
+    """two-sites.yaml with a copy of a site record renamed to a site the instance lacks,
+    listed first, and the real second site's energy doubled: both are named."""
+    inst, d = _solved("two-sites")
+    second = d["sites"][1]
+    d["sites"].insert(0, {**d["sites"][0], "id": "nowhere"})
+    second["energy_kwh"] *= 2
+    bad = computeplan.verify(inst, d)
+    assert "sites[nowhere]: not a site of the instance" in bad
+    assert [p for p in bad if p.startswith(f"sites[{second['id']}].energy_kwh: reported ")] != []
