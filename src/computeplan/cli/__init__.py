@@ -181,7 +181,8 @@ def verify(
 ) -> None:
     """Recompute every figure of a written plan from the instance and list violations (exit 1 if any).
 
-    A typical-days result's year plan (full-year/ beside result.json) is checked too.
+    A typical-days result's year plan (full-year/ beside result.json) is checked too, and a time
+    result's periods and served tables, row by row, when they are written beside it.
 
     For an infeasible result, check its Farkas certificate, or confirm the claim with an
     independent elastic model.
