@@ -181,7 +181,8 @@ def verify(
 ) -> None:
     """Recompute every figure of a written plan from the instance and list violations (exit 1 if any).
 
-    A typical-days result's year plan (full-year/ beside result.json) is checked too.
+    A typical-days result's year plan (full-year/ beside result.json) is checked too, and a time
+    result's periods and served tables, row by row, when they are written beside it.
 
     For an infeasible result, check its Farkas certificate, or confirm the claim with an
     independent elastic model.
@@ -198,15 +199,18 @@ def verify(
             raise UsageError(f"{path}: not a readable computeplan result: {e}") from None
         if not isinstance(data, dict):
             raise UsageError(f"{path}: not a computeplan result: expected a JSON object, found {type(data).__name__}")
-        from computeplan.io.results import read_result_folder
+        from computeplan.io.results import read_period_tables, read_result_folder
         from computeplan.io.write import FULL_YEAR
 
         # a typical-days result keeps its year's plan in full-year/ beside result.json
         year: dict[str, Any] | None = None
         problems: list[str] = []
+        year_tables: dict[str, Any] = {}
         if (path.parent / FULL_YEAR / "result.json").exists():
             year, problems = read_result_folder(path.parent / FULL_YEAR, f"{FULL_YEAR}/")
-        problems += run_verify(inst, data, year)
+            year_tables = read_period_tables(path.parent / FULL_YEAR, problems, f"{FULL_YEAR}/")
+        tables = read_period_tables(path.parent, problems)  # the per-period tables beside result.json
+        problems += run_verify(inst, data, year, tables=tables, year_tables=year_tables)
         if problems:
             for p in problems:
                 out.print(f"[red]x[/] {p}", highlight=False)

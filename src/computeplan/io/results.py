@@ -21,6 +21,12 @@ PLAN_TABLES: dict[str, dict[str, str]] = {
     "dispatch": {"period": "int", "workload": "str", "site": "str", "hardware": "str", "share": "float"},
     "servers_on": {"period": "int", "site": "str", "hardware": "str", "servers": "float"},
 }
+#: A time result's per-period tables: the columns ``verify`` reads (``num``: a number, empty for none).
+PERIOD_COLUMNS: dict[str, dict[str, str]] = {
+    "periods": {"period": "int", "site": "str", "it_kw": "num", "facility_kw": "num", "pue": "num",
+                "price_per_kwh": "num", "carbon_kg_per_kwh": "num", "temperature_c": "num"},
+    "served": {"period": "int", "class": "str", "served_tflops": "num", "demand_tflops": "num"},
+}
 
 
 def _cell(text: str, kind: str) -> Any:
@@ -28,6 +34,8 @@ def _cell(text: str, kind: str) -> Any:
         return text
     if kind == "int":
         return int(text)
+    if kind == "num":
+        return float(text) if text else None
     val = float(text)
     if not math.isfinite(val):
         raise ValueError(text)
@@ -69,15 +77,13 @@ def _read_parquet(path: Path, kinds: dict[str, str], where: str, problems: list[
     return {c: table.column(c).to_pylist() for c in kinds}
 
 
-def read_plan_tables(folder: Path, d: dict[str, Any], problems: list[str], prefix: str = "") -> None:
-    """Put the plan per period that ``folder`` keeps in tables into ``d["time"]`` (where
-    ``result.json`` does not hold it inline); Parquet first, then CSV. A table that cannot
-    be read is a problem naming its file (``prefix`` + name)."""
-    tm = d.get("time")
-    if not isinstance(tm, dict):
-        return
-    for name, kinds in PLAN_TABLES.items():
-        if isinstance(tm.get(name), dict):
+def _read_tables(folder: Path, tables: dict[str, dict[str, str]], skip: Any, problems: list[str],
+                 prefix: str) -> dict[str, dict[str, list[Any]]]:
+    """``{file name: columns}`` of the tables in ``folder`` (Parquet first, then CSV), but
+    those ``skip(name)`` holds; one that cannot be read is a problem naming its file."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for name, kinds in tables.items():
+        if skip(name):
             continue
         for kind, reader in (("parquet", _read_parquet), ("csv", _read_csv)):
             path = folder / f"{name}.{kind}"
@@ -90,8 +96,26 @@ def read_plan_tables(folder: Path, d: dict[str, Any], problems: list[str], prefi
                 problems.append(f"{where}: not a readable table: {e}")
                 cols = None
             if cols is not None:
-                tm[name] = cols
+                out[path.name] = cols
             break
+    return out
+
+
+def read_plan_tables(folder: Path, d: dict[str, Any], problems: list[str], prefix: str = "") -> None:
+    """Put the plan per period that ``folder`` keeps in tables into ``d["time"]`` (where
+    ``result.json`` does not hold it inline); Parquet first, then CSV. A table that cannot
+    be read is a problem naming its file (``prefix`` + name)."""
+    tm = d.get("time")
+    if not isinstance(tm, dict):
+        return
+    found = _read_tables(folder, PLAN_TABLES, lambda name: isinstance(tm.get(name), dict), problems, prefix)
+    tm.update({file.split(".")[0]: cols for file, cols in found.items()})
+
+
+def read_period_tables(folder: Path, problems: list[str], prefix: str = "") -> dict[str, dict[str, list[Any]]]:
+    """The per-period tables ``periods`` and ``served`` in ``folder``, keyed by file name
+    (``periods.parquet``), as columns; ``{}`` when neither is there."""
+    return _read_tables(folder, PERIOD_COLUMNS, lambda name: False, problems, prefix)
 
 
 def read_result_folder(folder: Path, prefix: str = "") -> tuple[dict[str, Any] | None, list[str]]:

@@ -14,7 +14,7 @@ import contextlib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from computeplan.plan.verify_model import (
     site_views,
     view,
 )
+from computeplan.plan.verify_tables import check_tables
 from computeplan.plan.verify_time import TimedPlan, check_time_section, timed_plan
 from computeplan.plan.verify_typical import check_year, typical_view
 
@@ -71,6 +72,7 @@ class _Reader:
     """Reads a result dict, collecting a violation for every missing or malformed field."""
 
     bad: list[str] = field(default_factory=list)
+    tables: Mapping[str, Any] | None = None  # the per-period tables, when given
 
     def section(self, d: dict[str, Any], key: str, kind: type) -> Any:
         if key not in d:
@@ -120,18 +122,24 @@ class _Reader:
 
 
 def verify(instance: Instance | str | Any, res: Result | dict[str, Any],
-           full_year_plan: dict[str, Any] | None = None) -> list[str]:
+           full_year_plan: dict[str, Any] | None = None, *, tables: Mapping[str, Any] | None = None,
+           year_tables: Mapping[str, Any] | None = None) -> list[str]:
     """Every violation of the result ``res`` (a :class:`Result` or the dict of a
     ``result.json``) against ``instance``; ``[]`` when sound.
 
     A typical-days result's year plan is ``res.full_year_plan`` for a :class:`Result`, or
     ``full_year_plan`` (the dict of ``full-year/result.json`` with its plan tables,
-    :func:`computeplan.io.results.read_result_folder`) beside a dict."""
+    :func:`computeplan.io.results.read_result_folder`) beside a dict. A time result's
+    per-period tables (``periods``, ``served``) are ``res.tables``, or ``tables`` (and the
+    year plan's ``year_tables``, :func:`computeplan.io.results.read_period_tables`)."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     d = res if isinstance(res, dict) else res.to_dict()
-    if full_year_plan is None and not isinstance(res, dict) and res.full_year_plan is not None:
-        full_year_plan = res.full_year_plan.to_dict()
-    rd = _Reader()
+    if not isinstance(res, dict):
+        tables = tables or res.tables
+        if res.full_year_plan is not None:
+            full_year_plan = full_year_plan or res.full_year_plan.to_dict()
+            year_tables = year_tables or res.full_year_plan.tables
+    rd = _Reader(tables=tables)
     if not isinstance(d, dict):
         return [f"result: expected an object, found {type(d).__name__}"]
     for key in RESULT_KEYS:
@@ -153,7 +161,7 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any],
         inst = inst.model_copy(update={"objective": solved_for})
     agg = typical_view(inst, d, rd.bad)  # a plan on typical days is checked on those days
     full = inst  # ... and its year's plan on every period
-    rd.bad.extend(check_year(full, d, full_year_plan, lambda year: verify(full, year)))
+    rd.bad.extend(check_year(full, d, full_year_plan, lambda year: verify(full, year, tables=year_tables)))
     inst = inst if agg is None else agg
     # an interrupted solve keeps the best plan it found (then the plan is checked like any other)
     if status in PLAN_STATUSES or (status == "interrupted" and obj.get("value") is not None):
@@ -467,6 +475,7 @@ def _timed(inst: Instance, d: dict[str, Any], rd: _Reader, svs: list[SiteView], 
             rd.bad.append(f"assignments[{key[0]}@{key[1]}/{key[2]}]: missing, yet time.dispatch gives it a mean "
                           f"share of {val:.9g}")
     check_time_section(d, tp, any(w.flex_window_hours is not None for w in inst.workloads), rd.bad)
+    check_tables(tp, rd.tables, rd.bad)
     return tp
 
 

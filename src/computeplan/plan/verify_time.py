@@ -35,6 +35,10 @@ class TimedPlan:
     share: dict[tuple[str, str, str], float] = field(default_factory=dict)  # weighted mean share
     dearest: dict[str, tuple[float, float]] = field(default_factory=dict)  # site -> (max k, max obj unit)
     shifted: float = 0.0
+    # the per-period tables' figures: (site, period) -> it_kw, facility_kw, pue and the series;
+    # (class, period) -> served_tflops, demand_tflops
+    periods: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    served: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
 
 
 def _columns(sec: Any, names: tuple[str, ...], what: str, bad: list[str]) -> list[tuple[Any, ...]] | None:
@@ -131,6 +135,9 @@ def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: di
             bad.append(f"workload {wl.id}: indivisible but runs on {len(pools_of[wl.id])} pools over the periods")
         for t in range(T):
             out.shifted += w[t] * abs(served[t] - due[t]) * wl.demand_tflops / 2.0
+            row = out.served.setdefault((wl.class_, t), {"served_tflops": 0.0, "demand_tflops": 0.0})
+            row["served_tflops"] += wl.demand_tflops * served[t]
+            row["demand_tflops"] += wl.demand_tflops * due[t]
     # Power per site and period.
     series = {f: ax.site_series(inst, f) for f in ("price_per_kwh", "carbon_kg_per_kwh", "renewable_share",
                                                   "temperature_c")}
@@ -173,6 +180,9 @@ def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: di
                              ("obj", E * unit)):
                 fig[key] += val
             fig[f"P{t}"] = P
+            out.periods[(s.id, t)] = {"it_kw": it, "facility_kw": P, "pue": P / it if it > 0 else math.nan,
+                                      "price_per_kwh": price, "carbon_kg_per_kwh": carbon,
+                                      "temperature_c": float(series["temperature_c"][j, t])}
             if P > fig["peak"]:
                 fig["peak"], fig["peak_period"] = P, float(t)
         out.site[s.id] = fig
