@@ -86,3 +86,24 @@ def test_a_site_not_of_the_instance_does_not_stop_the_check_of_the_next() -> Non
     bad = computeplan.verify(inst, d)
     assert "sites[nowhere]: not a site of the instance" in bad
     assert [p for p in bad if p.startswith(f"sites[{second['id']}].energy_kwh: reported ")] != []
+
+
+def test_a_plan_with_no_energy_at_all_is_checked_without_dividing_by_it() -> None:
+    """idle-halls.yaml with site b's one hall able to idle too, and a plan that powers
+    nothing: no hall active, no server on, nothing assigned. The fleet uses no energy, so
+    the output per kWh has no value; verify names the unserved work and does not divide by
+    zero on the way."""
+    from support import teaching_raw
+
+    raw = teaching_raw("idle-halls.yaml")
+    for s in raw["sites"]:
+        s["can_idle"] = True
+    inst = load_instance(raw)
+    d = computeplan.solve(inst).to_dict()
+    for s in d["sites"]:
+        s["active_halls"] = 0
+    for p in d["pools"]:
+        p["servers_on"] = 0.0
+    d["assignments"] = []
+    bad = computeplan.verify(inst, d)
+    assert "workload w1: must be served in full, served share 0" in bad
