@@ -78,7 +78,16 @@ def run(files: list[str]) -> int:
     names = [n for path, ns in chosen.items() if not files or path in files for n in ns]
     mutmut = Path(sys.executable).with_name("mutmut")
     cmd = ["nice", "-n", "15", str(mutmut), "run", "--max-children", "1", *names]
-    return subprocess.call(cmd, cwd=ROOT)
+    return subprocess.call(cmd, cwd=ROOT, env=_compiling_env())
+
+
+def _compiling_env() -> dict[str, str]:
+    """The environment without ``PYTHONDONTWRITEBYTECODE``: mutmut writes every mutant of a
+    file into one module (12 MB for verify.py), which is compiled once and then read from
+    its ``__pycache__``; without the cache each test process compiles it again."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 # ``quick``: the fast tests first, so that a mutant they kill stops early (``-x``)
@@ -123,6 +132,7 @@ def quick(files: list[str], limit: float) -> None:
     args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *QUICK_TESTS,
             "-k", sel[sel.index("-k") + 1].strip()]
     os.chdir(MUTANTS)
+    sys.dont_write_bytecode = False  # the mutated modules are compiled once (see _compiling_env)
     sys.path.insert(0, str(MUTANTS / "src"))
     os.environ["MUTANT_UNDER_TEST"] = ""
     import computeplan  # noqa: F401  (imported once, before the children fork)
