@@ -26,6 +26,7 @@ from computeplan.heuristics.gap.candidates import (
     tabu_search,
     warm_up,
 )
+from computeplan.heuristics.gap.lns import agent_lns, lns_applies
 from computeplan.heuristics.gap.problem import (
     GapProblem,
     GapSolution,
@@ -145,12 +146,13 @@ def solve_gap_heuristic(
         return budget - (time.perf_counter() - t0)
 
     def finish(sel: IntArray | None, cost: float, bound_min: float, lag: float | None,
-               lp: float | None, its: int, status: str | None = None) -> GapSolution:
+               lp: float | None, its: int, status: str | None = None,
+               agents: IntArray | None = None) -> GapSolution:
         assignment = np.full(problem.n, -1, dtype=np.int64)
         feasible = False
         objective = math.nan
         if sel is not None and math.isfinite(cost):
-            assignment = model.cand_agent[sel]
+            assignment = model.cand_agent[sel] if agents is None else agents
             feasible = not check_assignment(problem, assignment)
             if feasible:
                 objective = gap_objective(problem, assignment)
@@ -311,16 +313,30 @@ def solve_gap_heuristic(
                 delta = max(0.5 * prm.dive_delta, delta / 1.3)
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
+    lns_agents: IntArray | None = None
     if not (dives_pay and lag > -math.inf) and left() > 0:
+        # the tabu search, then (on integer weights) the large-neighbourhood search
         rounds = max_dives if max_dives is not None else 1
-        its_total = None if time_limit is not None else rounds * 20 * n
+        lns_share = prm.lns_share if lns_applies(problem) else 0.0
+        its_total = None if time_limit is not None else round(rounds * 20 * n * (1.0 - lns_share))
         sel_t, cost_t, its_t, _ = tabu_search(
-            model, best if math.isfinite(ub) else start, time_limit=max(left(), 0.0),
+            model, best if math.isfinite(ub) else start,
+            time_limit=max(left(), 0.0) * (1.0 - lns_share),
             iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
         if cost_t < ub:
             best, ub = sel_t, cost_t
+        if lns_share > 0 and math.isfinite(ub) and ub > bound_min + 1e-9 and left() > 0:
+            lns_rounds = None if time_limit is not None else round(rounds * prm.lns.rounds_per_dive)
+            lns_agents, cost_l, lns_its, lns_better = agent_lns(
+                problem, model.cand_agent[best], time_limit=max(left(), 0.0) if time_limit is not None else None,
+                max_rounds=lns_rounds, seed=seed + 2, params=prm,
+            )
+            info["lns_rounds"] = float(lns_its)
+            info["lns_improvements"] = float(lns_better)
+            ub = min(ub, cost_l)
     info["dives"] = float(dives)
     info["successful_dives"] = float(successes)
-    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its)
+    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its,
+                  agents=lns_agents)
