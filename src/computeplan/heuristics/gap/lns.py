@@ -114,10 +114,12 @@ def agent_lns(
         u0 = np.sort(masked, axis=1)[:, min(1, m - 1)]
         u0 = np.where(np.isfinite(u0), u0, masked.min(axis=1))
         res_i = np.floor(np.maximum(residual, 0.0) + 1e-9)
-        bound, u, _x, _its = kernels.lagrangian_bound(
-            item_ptr, cc, cres, camt, res_i, True, ub, prm.bound_iterations, math.inf, u0, 2.0)
         sideways = rng.random() < prm.sideways
         target = ub + (1.0 if integral else 1e-6) if sideways else ub
+        # on integer costs, a bound above target - 1 already proves the neighbourhood
+        bound, u, _x, _its = kernels.lagrangian_bound(
+            item_ptr, cc, cres, camt, res_i, True, target - 1.0 + 1e-6 if integral else target,
+            prm.bound_iterations, math.inf, u0, 2.0)
         if (math.ceil(bound - 1e-6) if integral else bound) >= target - 1e-9:
             streak += 1
             if streak >= prm.grow_after and k < min(prm.max_agents, m):

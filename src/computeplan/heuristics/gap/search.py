@@ -257,6 +257,9 @@ def solve_gap_heuristic(
     def improved(cost: float) -> bool:
         return cost < ub - (0.5 if integral else 1e-9)
 
+    lns_share = prm.lns_share if lns_applies(problem) else 0.0
+    lns_rounds: int | None = None
+
     # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
     if dives_pay and lag > -math.inf:
@@ -271,7 +274,9 @@ def solve_gap_heuristic(
         k_agents = max(2, math.ceil(prm.lns_agent_share * problem.m))
         # free dives may keep failing on the core (its root bound is not the problem's)
         free_cap = (1 if on_core else 4) * prm.free_dives
-        while (ub > bound_min + 1e-9 and left() > 0
+        # on the core, the large-neighbourhood search has a share of the time after them
+        reserve = lns_share * left() if on_core and time_limit is not None else 0.0
+        while (ub > bound_min + 1e-9 and left() > reserve
                and (max_dives is None or dives < max_dives)):
             # free dives until a few solutions are known (or keep failing once one is)
             free_dive = not math.isfinite(ub) or (
@@ -314,10 +319,13 @@ def solve_gap_heuristic(
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
     lns_agents: IntArray | None = None
+    if dives_pay and lag > -math.inf and on_core and max_dives is not None and time_limit is None:
+        lns_rounds = round(max_dives * lns_share)  # one neighbourhood per dive in its share
     if not (dives_pay and lag > -math.inf) and left() > 0:
         # the tabu search, then (on integer weights) the large-neighbourhood search
         rounds = max_dives if max_dives is not None else 1
-        lns_share = prm.lns_share if lns_applies(problem) else 0.0
+        if time_limit is None:
+            lns_rounds = round(rounds * prm.lns.rounds_per_dive)
         its_total = None if time_limit is not None else round(rounds * 20 * n * (1.0 - lns_share))
         sel_t, cost_t, its_t, _ = tabu_search(
             model, best if math.isfinite(ub) else start,
@@ -327,15 +335,18 @@ def solve_gap_heuristic(
         n_its += its_t
         if cost_t < ub:
             best, ub = sel_t, cost_t
-        if lns_share > 0 and math.isfinite(ub) and ub > bound_min + 1e-9 and left() > 0:
-            lns_rounds = None if time_limit is not None else round(rounds * prm.lns.rounds_per_dive)
-            lns_agents, cost_l, lns_its, lns_better = agent_lns(
-                problem, model.cand_agent[best], time_limit=max(left(), 0.0) if time_limit is not None else None,
-                max_rounds=lns_rounds, seed=seed + 2, params=prm,
-            )
-            info["lns_rounds"] = float(lns_its)
-            info["lns_improvements"] = float(lns_better)
-            ub = min(ub, cost_l)
+    lns_turn = lns_rounds is not None if time_limit is None else (
+        not (dives_pay and lag > -math.inf) or on_core)
+    if (lns_share > 0 and lns_turn and math.isfinite(ub) and ub > bound_min + 1e-9
+            and left() > 0 and lns_rounds != 0):
+        lns_agents, cost_l, lns_its, lns_better = agent_lns(
+            problem, model.cand_agent[best],
+            time_limit=max(left(), 0.0) if time_limit is not None else None,
+            max_rounds=lns_rounds, seed=seed + 2, params=prm,
+        )
+        info["lns_rounds"] = float(lns_its)
+        info["lns_improvements"] = float(lns_better)
+        ub = min(ub, cost_l)
     info["dives"] = float(dives)
     info["successful_dives"] = float(successes)
     return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its,
