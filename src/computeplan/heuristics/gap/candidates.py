@@ -305,6 +305,9 @@ class HeuristicParams:
         Where the tabu search has the time, the share of what is left that goes to the
         large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it
         (0 switches it off).
+    lns_whole_share : float
+        The share of the time after the dives that goes to that search on instances
+        searched whole rather than on their core.
     lns : LnsParams
         Tuning of that search.
     """
@@ -331,6 +334,7 @@ class HeuristicParams:
     core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
     dive_cells: int = 1_000_000
     lns_share: float = 0.5
+    lns_whole_share: float = 0.0
     lns: LnsParams = field(default_factory=LnsParams)
 
 

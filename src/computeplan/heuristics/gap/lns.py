@@ -84,7 +84,6 @@ def agent_lns(
     m, n = problem.m, problem.n
     jobs = np.arange(n)
     a = np.asarray(assignment, dtype=np.int64).copy()
-    cur = float(cost[a, jobs].sum())
     integral = problem.integral
     tol = 0.5 if integral else 1e-9
     rng = np.random.default_rng(seed)
@@ -136,9 +135,8 @@ def agent_lns(
             new = float(cc[sel].sum())
             if new < target - tol:
                 a[items] = cres[sel]
-                cur += new - ub
                 if new < ub - tol:
                     improvements += 1
                     streak = 0
                 break
-    return a, cur, rounds, improvements
+    return a, float(cost[a, jobs].sum()), rounds, improvements
