@@ -109,7 +109,7 @@ def test_yagiura(benchmark: Any, compiled: None, gap_data: Path, gap_reference: 
                                  **quality})
     if method == "heuristic":
         benchmark.extra_info.update({k: v for k, v in res.info.items()
-                                     if k.startswith(("t_", "dives", "successful"))})
+                                     if k.startswith(("t_", "dives", "successful", "lns_"))})
         benchmark.extra_info["search_iterations"] = res.iterations
     gap_report.rows.append({"instance": name, "method": method, "reference": ref, **quality})
     if res.feasible:

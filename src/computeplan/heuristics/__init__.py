@@ -3,7 +3,7 @@
 - ``heuristics.gap``: the generalized assignment problem (OR-Library files): the problem
   and its exact MILP (``problem``), the Numba kernels (``kernels``) and the driver
   (``search``: regret greedy, tabu search with ejection chains, Lagrangian bound and
-  dives).
+  dives, and the large-neighbourhood search of ``lns``).
 - ``heuristics.fleet``: the data-centre model's fleet heuristic (``search``) and its
   kernels (``kernels``).
 

@@ -207,6 +207,49 @@ class SearchParams:
 
 
 @dataclass(frozen=True)
+class LnsParams:
+    """Tuning of `agent_lns`.
+
+    Attributes
+    ----------
+    agents : int
+        Agents whose jobs a neighbourhood frees at first: one at random and the others
+        most related to it (where its jobs have their next-cheapest agents).
+    max_agents : int
+        Largest number of agents a neighbourhood grows to.
+    grow_after : int
+        Neighbourhoods in a row whose bound proves them optimal before they grow by one
+        agent (a success sets the count back to zero).
+    agent_jobs : float
+        Jobs freed per chosen agent on average (all of them on agents that hold fewer):
+        the knapsack tables of a neighbourhood grow with the square of it.
+    job_share : float
+        Share of all other jobs freed at random.
+    bound_iterations : int
+        Subgradient iterations of each neighbourhood's Lagrangian bound.
+    dives : int
+        Dives per neighbourhood that its bound does not close.
+    dive_lr_iterations : int
+        Subgradient iterations per step of those dives.
+    sideways : float
+        Probability that a neighbourhood accepts a different re-assignment of equal cost.
+    rounds_per_dive : float
+        Neighbourhoods per unit of ``max_dives`` when a run is held to an iteration budget.
+    """
+
+    agents: int = 3
+    max_agents: int = 10
+    grow_after: int = 30
+    agent_jobs: float = 20.0
+    job_share: float = 0.01
+    bound_iterations: int = 60
+    dives: int = 2
+    dive_lr_iterations: int = 10
+    sideways: float = 0.3
+    rounds_per_dive: float = 20.0
+
+
+@dataclass(frozen=True)
 class HeuristicParams:
     """Tuning of `solve_gap_heuristic`.
 
@@ -258,6 +301,15 @@ class HeuristicParams:
     dive_cells : int
         Above this many knapsack cells of the core, Lagrangian dives are too slow to
         pay off and the tabu search has the time.
+    lns_share : float
+        Where the tabu search has the time, the share of what is left that goes to the
+        large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it
+        (0 switches it off).
+    lns_whole_share : float
+        The share of the time after the dives that goes to that search on instances
+        searched whole rather than on their core.
+    lns : LnsParams
+        Tuning of that search.
     """
 
     search: SearchParams = field(default_factory=SearchParams)
@@ -281,6 +333,9 @@ class HeuristicParams:
     core_size: int = 3
     core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
     dive_cells: int = 1_000_000
+    lns_share: float = 0.5
+    lns_whole_share: float = 0.0
+    lns: LnsParams = field(default_factory=LnsParams)
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -914,7 +914,8 @@ def lagrangian_bound(
     dynamic programming when amounts and capacities are integers (``integral``), else
     by its LP relaxation (still a valid bound). Steps follow Polyak's rule towards the
     upper bound ``ub``, starting with factor ``lam0`` (2 from scratch, smaller from good
-    multipliers) and halving it after 20 iterations without progress.
+    multipliers) and halving it after 20 iterations without progress; they stop once
+    the bound reaches ``ub`` (nothing cheaper than ``ub`` exists then).
 
     Returns
     -------
@@ -1017,6 +1018,8 @@ def lagrangian_bound(
             no_gain += 1
         if norm <= 1e-12:
             break  # the relaxed solution is a feasible assignment: L is optimal
+        if best >= ub:
+            break  # the bound reaches the caller's target: nothing below it to find
         if no_gain >= 20:
             lam *= 0.5
             no_gain = 0

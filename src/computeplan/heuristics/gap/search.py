@@ -1,5 +1,6 @@
 """The GAP driver: constructions, tabu search with ejection chains, Lagrangian bound and
-dives, within a time limit, on the candidate form of :mod:`computeplan.heuristics.gap.candidates`."""
+dives, then a large-neighbourhood search (:mod:`computeplan.heuristics.gap.lns`), within a
+time limit, on the candidate form of :mod:`computeplan.heuristics.gap.candidates`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from computeplan.heuristics.gap.candidates import (
     tabu_search,
     warm_up,
 )
+from computeplan.heuristics.gap.lns import agent_lns, lns_applies
 from computeplan.heuristics.gap.problem import (
     GapProblem,
     GapSolution,
@@ -101,6 +103,13 @@ def solve_gap_heuristic(
        core's knapsacks are too large for dives to pay off (``params.dive_cells``), run the
        tabu search instead, and so do instances on which no dive succeeds (free dives,
        then as many neighbourhood dives).
+    4. large-neighbourhood search (`computeplan.heuristics.gap.lns.agent_lns`, integer
+       weights only), on ``params.lns_share`` of the time the tabu search has, and of
+       the time after the dives on the core (``params.lns_whole_share`` elsewhere): it
+       frees the jobs of a few related agents at a time, over all their candidates (not
+       only the core's), and re-solves them with a Lagrangian bound and dives of their
+       own. With ``max_dives`` and no time limit it tries ``params.lns.rounds_per_dive``
+       neighbourhoods per tabu-search round, or that share per dive after the dives.
 
     The search stops at the time limit, after ``max_dives`` dives, or when the incumbent
     meets the bound. The returned assignment is re-checked with `check_assignment`.
@@ -145,12 +154,13 @@ def solve_gap_heuristic(
         return budget - (time.perf_counter() - t0)
 
     def finish(sel: IntArray | None, cost: float, bound_min: float, lag: float | None,
-               lp: float | None, its: int, status: str | None = None) -> GapSolution:
+               lp: float | None, its: int, status: str | None = None,
+               agents: IntArray | None = None) -> GapSolution:
         assignment = np.full(problem.n, -1, dtype=np.int64)
         feasible = False
         objective = math.nan
         if sel is not None and math.isfinite(cost):
-            assignment = model.cand_agent[sel]
+            assignment = model.cand_agent[sel] if agents is None else agents
             feasible = not check_assignment(problem, assignment)
             if feasible:
                 objective = gap_objective(problem, assignment)
@@ -255,6 +265,11 @@ def solve_gap_heuristic(
     def improved(cost: float) -> bool:
         return cost < ub - (0.5 if integral else 1e-9)
 
+    lns_share = prm.lns_share if lns_applies(problem) else 0.0
+    # its share of the time after the dives: on the core, and (by default none) otherwise
+    dive_lns = lns_share if on_core else (prm.lns_whole_share if lns_share > 0 else 0.0)
+    lns_rounds: int | None = None
+
     # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
     if dives_pay and lag > -math.inf:
@@ -269,7 +284,8 @@ def solve_gap_heuristic(
         k_agents = max(2, math.ceil(prm.lns_agent_share * problem.m))
         # free dives may keep failing on the core (its root bound is not the problem's)
         free_cap = (1 if on_core else 4) * prm.free_dives
-        while (ub > bound_min + 1e-9 and left() > 0
+        reserve = dive_lns * left() if time_limit is not None else 0.0
+        while (ub > bound_min + 1e-9 and left() > reserve
                and (max_dives is None or dives < max_dives)):
             # free dives until a few solutions are known (or keep failing once one is)
             free_dive = not math.isfinite(ub) or (
@@ -311,16 +327,36 @@ def solve_gap_heuristic(
                 delta = max(0.5 * prm.dive_delta, delta / 1.3)
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
+    lns_agents: IntArray | None = None
+    if dives_pay and lag > -math.inf and max_dives is not None and time_limit is None:
+        lns_rounds = round(max_dives * dive_lns)  # one neighbourhood per dive in its share
     if not (dives_pay and lag > -math.inf) and left() > 0:
+        # the tabu search, then (on integer weights) the large-neighbourhood search
         rounds = max_dives if max_dives is not None else 1
-        its_total = None if time_limit is not None else rounds * 20 * n
+        if time_limit is None:
+            lns_rounds = round(rounds * prm.lns.rounds_per_dive)
+        its_total = None if time_limit is not None else round(rounds * 20 * n * (1.0 - lns_share))
         sel_t, cost_t, its_t, _ = tabu_search(
-            model, best if math.isfinite(ub) else start, time_limit=max(left(), 0.0),
+            model, best if math.isfinite(ub) else start,
+            time_limit=max(left(), 0.0) * (1.0 - lns_share),
             iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
         if cost_t < ub:
             best, ub = sel_t, cost_t
+    lns_turn = lns_rounds is not None if time_limit is None else (
+        not (dives_pay and lag > -math.inf) or dive_lns > 0)
+    if (lns_share > 0 and lns_turn and math.isfinite(ub) and ub > bound_min + 1e-9
+            and left() > 0 and lns_rounds != 0):
+        lns_agents, cost_l, lns_its, lns_better = agent_lns(
+            problem, model.cand_agent[best],
+            time_limit=max(left(), 0.0) if time_limit is not None else None,
+            max_rounds=lns_rounds, seed=seed + 2, params=prm,
+        )
+        info["lns_rounds"] = float(lns_its)
+        info["lns_improvements"] = float(lns_better)
+        ub = min(ub, cost_l)
     info["dives"] = float(dives)
     info["successful_dives"] = float(successes)
-    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its)
+    return finish(best if math.isfinite(ub) else None, ub, bound_min, valid_lag, lp, n_its,
+                  agents=lns_agents)
