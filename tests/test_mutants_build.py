@@ -63,3 +63,26 @@ def test_a_candidate_site_gates_its_halls_and_its_servers_on_opening() -> None:
     assert rows[0, g] == 1.0 and rows[0, o] == -1.0
     assert rows[1, mm] == 1.0 and rows[1, o] == -100.0
     assert lo == [-np.inf, -np.inf] and hi == [0.0, 0.0]
+
+
+def test_indivisible_work_beside_a_build_option_keeps_the_hand_worked_plan() -> None:
+    """indivisible.yaml (its header: big and small at a, mid at b, 1,115 kW over 1,000 h)
+    split into two periods of 500 h with constant series, and site b allowed to build 10
+    more servers: b's 400 servers already hold mid, so nothing is built and the energy
+    stays 1,115,000 kWh. Over periods the indivisible work's pool is a pick (``y``) that
+    the ``link`` rows tie to every period, beside the build's columns: each row family
+    spans every column of the model."""
+    from support import teaching_raw
+
+    import computeplan
+
+    raw = teaching_raw("indivisible.yaml")
+    raw["time"] = {"periods": {"hours": [500, 500]}}
+    raw["sites"][1]["build"] = {"servers_max": {"t-srv": 10}}
+    raw["hardware"]["t-srv"]["capex"] = 20_000.0
+    inst = load_instance(raw)
+    m = build_model(build_data(inst))
+    assert m.families["link"].stop - m.families["link"].start == 4 * 2  # big, mid at a, b x 2 periods
+    res = computeplan.solve(inst)
+    assert res.objective_value is not None and abs(res.objective_value - 1_115_000.0) < 1e-3
+    assert computeplan.verify(inst, res) == []
