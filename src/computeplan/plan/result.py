@@ -60,6 +60,15 @@ def _num(x: Any) -> Any:
 
 
 def _clean(obj: Any) -> Any:
+    t = type(obj)  # the common exact types first: a result holds tens of thousands of numbers
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t is str or t is int or t is bool or obj is None:
+        return obj
+    if t is dict:
+        return {k if type(k) is str else str(k): _clean(v) for k, v in obj.items()}
+    if t is list:
+        return [_clean(v) for v in obj]
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
