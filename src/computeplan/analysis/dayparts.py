@@ -9,8 +9,12 @@ Lagrangian multipliers):
 
 - each day's LP is solved at the current prices, independently, on Dask workers (a local
   cluster by default, ``scheduler`` to scale out); a worker builds its days from the
-  year's arrays restricted to their periods, keeps them loaded, and re-solves them from
-  the last basis when the prices move;
+  year's arrays restricted to their periods and keeps them loaded; days go in chains of
+  consecutive days, each day starting from the basis the day before just ended on
+  (consecutive days differ little: most days then need few simplex iterations, or none);
+- the first prices may be given (``prices``): the duals of a few typical days' LP with
+  the same decisions fixed (:func:`computeplan.analysis.fullyear.typical_prices`) put the
+  first pass's bound close to the optimum;
 - a master LP (HiGHS, through the solver adapter) chooses a convex combination of each
   day's solutions that meets the annual rows, with elastic slacks at a penalty raised
   until none is used; its row duals are the next prices;
@@ -20,7 +24,9 @@ Lagrangian multipliers):
   master's combination uses (plus its part of the row's unused room, by energy weight),
   and solving each day once more at its own costs with its share as a bound: the sum of
   those days meets the annual rows and costs no more than the master's plan. Its
-  objective is the **upper bound**.
+  objective is the **upper bound**. With first prices a plan is also recovered right
+  after the first pass, the master's shortfall on a row spread over the days as its room
+  would be: at good prices that plan is already within the tolerance, and the passes stop.
 
 A flexibility window longer than a day would couple days as well: such an instance is
 refused (:class:`~computeplan.errors.UsageError`). A day of a single period is merged

@@ -333,9 +333,13 @@ class RelayLP:
             inf = highspy.kHighsInf
             lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
             h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
-        if basis is not None and len(basis.col_status) == n and len(basis.row_status) == m:
+        warm = basis is not None and len(basis.col_status) == n and len(basis.row_status) == m
+        if warm:
             h.setBasis(basis)
         out = _run_lp(h, time_limit, t0)
+        if warm and out.status == Termination.ERROR:
+            # a basis HiGHS cannot start from (nonbasic at a bound these rows no longer have): from scratch
+            return self.solve(lp, None, c, rows, row_lo, row_hi, time_limit)
         return out, (h.getBasis() if out.status == Termination.OPTIMAL else None)
 
 
