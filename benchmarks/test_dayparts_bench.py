@@ -4,9 +4,12 @@ Two fleets: a generated 200-workload x 20-site fleet over 28 days of hourly peri
 the Shanghai hourly fleet (instances/shanghai-2025-hourly) over its first days (the
 number set by ``COMPUTEPLAN_DAYPARTS_DAYS``, default 14). The fixed decisions (halls,
 indivisible placements) are the MILP's on the first day alone, with the annual targets
-over that day, as a typical-day plan would give them. ``extra_info`` holds the wall
-time, the bounds, the gap, the passes, the machine's load average before the run and
-the workers; the 1 -> 2 worker speed-up is the ratio of the two rows' times.
+over that day, as a typical-day plan would give them. The first prices are 4 typical
+days' LP duals (``COMPUTEPLAN_DAYPARTS_PRICES=0``: none), their LP timed with the rest.
+``extra_info`` holds the wall time, the bounds, the gap, the passes, the machine's load
+average before the run and the workers; the 1 -> 2 worker speed-up is the ratio of the
+two rows' times. ``test_full_year`` (only with ``COMPUTEPLAN_YEAR=1``) dispatches the
+whole year with a typical-days plan and certifies its gap against the year's bound.
 
 Run: ``pytest benchmarks/test_dayparts_bench.py --benchmark-only -s``.
 """
@@ -39,6 +42,7 @@ HOURLY = ROOT / "instances" / "shanghai-2025-hourly.yaml"
 SHANGHAI_DAYS = int(os.environ.get("COMPUTEPLAN_DAYPARTS_DAYS", "14"))
 GENERATED_DAYS = 28
 ITERATIONS = 50
+PRICES = os.environ.get("COMPUTEPLAN_DAYPARTS_PRICES", "1") == "1"  # first prices: 4 typical days' duals
 
 
 def first_days(days: int) -> computeplan.Instance:
@@ -77,11 +81,14 @@ def _case(name: str) -> tuple[computeplan.Instance, dict[str, np.ndarray]]:
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("fleet", ["generated", "shanghai"])
 def test_dayparts(benchmark: Any, fleet: str, workers: int) -> None:
+    from computeplan.analysis.fullyear import typical_prices
+
     inst, fixed = _case(fleet)
     load = os.getloadavg()[0]
     with dask_client(workers=workers) as c:
         t0 = time.perf_counter()
-        out = benchmark.pedantic(lambda: dispatch_by_day(inst, fixed, client=c, iterations=ITERATIONS,
+        prices = typical_prices(inst, fixed) if PRICES else None
+        out = benchmark.pedantic(lambda: dispatch_by_day(inst, fixed, client=c, iterations=ITERATIONS, prices=prices,
                                                          progress=False), rounds=1, iterations=1)
         wall = time.perf_counter() - t0
     benchmark.extra_info.update(
