@@ -297,3 +297,31 @@ def test_relay_lp_solves_lps_in_turn_from_a_basis():
     other = RelayLP.load(lp([1.0, 1.0, 1.0], 1.0, np.inf, n=3))
     out_o, _ = relay.solve(other, basis_a)  # a basis of 2 columns: ignored, solved from scratch
     assert out_o.objective == pytest.approx(1.0)
+
+
+def test_a_day_with_no_dispatch_of_its_own_is_not_dispatched_again_without_the_targets(binding, monkeypatch):
+    """The year without its targets (asked for to name the targets a plan misses) cannot be
+    dispatched either when a day fails before any annual row: the dispatcher says so at once."""
+    from dataclasses import replace
+
+    from computeplan.analysis import fullyear
+
+    inst, _, fixed, _ = binding
+    calls: list[int] = []
+    real = fullyear.dispatch_by_day
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(fullyear, "dispatch_by_day", counted)
+    run = fullyear.day_dispatcher(inst, workers=0, price_days=0)
+    d = build_data(inst)
+    dark = {**fixed, "z": np.zeros_like(fixed["z"])}  # no hall lit: no day can serve its work
+    first = run(d, dark, SolveOptions())
+    assert first.status == Termination.INFEASIBLE and len(calls) == 1
+    again = run(replace(d, targets={}), dark, SolveOptions())
+    assert again.status == Termination.INFEASIBLE and len(calls) == 1
+    for _ in range(2):  # a plan that dispatches is dispatched each time it is asked
+        assert run(d, fixed, SolveOptions()).status == Termination.OPTIMAL
+    assert len(calls) == 3

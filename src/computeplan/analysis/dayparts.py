@@ -98,6 +98,7 @@ class DayDispatch:
     plan: F64 | None = None
     targets_met: bool | None = None
     message: str = ""
+    infeasible_part: int | None = None  # a day part with no dispatch of its own (before any annual row)
 
 
 def day_parts(inst: Instance, d: ModelData) -> list[I64]:
@@ -406,7 +407,7 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
         if bad:
             a = ans[bad[0]]
             if a.status == Termination.INFEASIBLE:
-                out.status = Termination.INFEASIBLE
+                out.status, out.infeasible_part = Termination.INFEASIBLE, bad[0]
                 out.message = (f"day part {bad[0]} has no feasible dispatch with the fixed decisions "
                                f"(even before the annual targets)")
                 return out, best_y, None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,17 +72,25 @@ def day_dispatcher(inst: Instance, *, workers: int | None = None, scheduler: str
     (:func:`typical_prices`; 0: no first prices). Asked for the year without its targets
     (to name the targets a plan misses), it drops them from the instance too."""
 
+    alone: dict[bytes, Dispatch] = {}  # plans with a day that has no dispatch even without the targets
+
     def run(d: ModelData, fixed: Mapping[str, F64], options: SolveOptions) -> Dispatch:
+        key = b"".join(np.asarray(fixed[k], dtype=float).tobytes() for k in sorted(fixed))
+        if key in alone:  # a day infeasible on its own stays so without the annual targets: not solved again
+            return alone[key]
         t0 = time.perf_counter()
         bud = Budget(options.time_limit)
         year = inst if d.targets else inst.model_copy(update={"targets": Targets()})
         prices = typical_prices(year, fixed, price_days, time_limit=bud.left()) if d.targets and price_days else {}
         out = dispatch_by_day(year, fixed, workers=workers, scheduler=scheduler, budget=bud, prices=prices,
                               iterations=iterations, tol=tol, keep_plan=True, progress=progress)
-        return Dispatch(out.status, out.plan, {}, time.perf_counter() - t0, bound=out.bound,
-                        method=f"by day: {out.parts} day LPs on {out.workers} worker(s), {out.iterations} "
-                               f"pricing pass(es)" + (f" from {price_days} typical days' prices" if prices else "")
-                               + (f"; {out.message}" if out.message else ""))
+        got = Dispatch(out.status, out.plan, {}, time.perf_counter() - t0, bound=out.bound,
+                       method=f"by day: {out.parts} day LPs on {out.workers} worker(s), {out.iterations} "
+                              f"pricing pass(es)" + (f" from {price_days} typical days' prices" if prices else "")
+                              + (f"; {out.message}" if out.message else ""))
+        if out.infeasible_part is not None:
+            alone[key] = replace(got, seconds=0.0)
+        return got
 
     return run
 
