@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from computeplan.analysis.daypart_lp import annual_mask, target_rows
 from computeplan.analysis.dayparts import check_fixed, dispatch_by_day
+from computeplan.errors import ComputePlanError
 from computeplan.io.periods import typical_instance
 from computeplan.io.schema import Instance, Targets
 from computeplan.model.build import build_model
@@ -81,7 +82,12 @@ def day_dispatcher(inst: Instance, *, workers: int | None = None, scheduler: str
         t0 = time.perf_counter()
         bud = Budget(options.time_limit)
         year = inst if d.targets else inst.model_copy(update={"targets": Targets()})
-        prices = typical_prices(year, fixed, price_days, time_limit=bud.left()) if d.targets and price_days else {}
+        prices: dict[str, float] = {}
+        if d.targets and price_days:
+            try:
+                prices = typical_prices(year, fixed, price_days, time_limit=bud.left())
+            except (ComputePlanError, ValueError):  # days the typical days cannot be chosen from: no first prices
+                prices = {}
         out = dispatch_by_day(year, fixed, workers=workers, scheduler=scheduler, budget=bud, prices=prices,
                               iterations=iterations, tol=tol, keep_plan=True, progress=progress)
         got = Dispatch(out.status, out.plan, {}, time.perf_counter() - t0, bound=out.bound,
