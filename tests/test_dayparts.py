@@ -192,3 +192,136 @@ def test_free_decisions_without_integers_give_the_year_lp():
     out = year_lower_bound(inst, workers=0, iterations=40, tol=1e-8, progress=False)
     assert out.status == Termination.OPTIMAL
     assert out.bound == pytest.approx(lp.objective * m.scale, rel=1e-6)
+
+
+def _year_lp_price(m, fixed: dict[str, np.ndarray], label: str) -> float:
+    """The year LP's (decisions fixed) multiplier of one target row, in objective units per
+    unit of the row as FORMULATION.md writes it: the independent route to a price."""
+    lp = solve_highs(m.with_blocks_fixed(fixed))
+    assert lp.status == Termination.OPTIMAL and lp.row_dual is not None
+    r = m.row_names().index(label)
+    return abs(lp.row_dual[r] * m.row_scale()[r]) * m.scale
+
+
+def test_typical_prices_of_every_day_are_the_year_lps_and_close_in_one_pass(binding):
+    """With as many typical days as days the typical LP is the year's: its prices are the
+    year LP's duals, and one pass at them, with the plan recovered from the days' shares,
+    brackets the optimum with no gap left."""
+    from computeplan.analysis.fullyear import typical_prices
+
+    inst, opt, fixed, m = binding
+    prices = typical_prices(inst, fixed, days=3)
+    assert set(prices) == {"fleet_pue_max"}
+    assert prices["fleet_pue_max"] == pytest.approx(_year_lp_price(m, fixed, "fleet_pue_max"), rel=1e-6)
+    out = dispatch_by_day(inst, fixed, workers=0, iterations=1, tol=1e-6, keep_plan=True, prices=prices,
+                          progress=False)
+    assert out.iterations == 1 and out.status == Termination.OPTIMAL, out.message
+    assert out.bound <= opt * (1 + 1e-8) <= out.objective * (1 + 2e-8)
+    assert out.gap <= 1e-6 and out.targets_met
+    assert out.history[0]["recovered"] == pytest.approx(out.objective / build_data(inst).horizon, rel=1e-9)
+    act = m.A @ out.plan  # the plan recovered after one pass holds every row of the year model
+    tol = 1e-6 * np.maximum(1.0, np.abs(act))
+    assert np.all(act >= m.row_lo - tol) and np.all(act <= m.row_hi + tol)
+
+
+@pytest.mark.parametrize("factor", [0.2, 10.0])
+def test_wrong_first_prices_still_bound_and_the_passes_close(binding, factor):
+    """Any first prices give a valid bound (a Lagrangian one); the passes then close."""
+    inst, opt, fixed, _ = binding
+    one = dispatch_by_day(inst, fixed, workers=0, iterations=1, progress=False,
+                          prices={"fleet_pue_max": factor * 1000.0})
+    assert one.bound <= opt * (1 + 1e-8)
+    if one.objective is not None:  # a plan recovered after the first pass is a plan: not below the optimum
+        assert one.objective >= opt * (1 - 1e-8) and one.targets_met
+    out = dispatch_by_day(inst, fixed, workers=0, iterations=30, tol=1e-6, progress=False,
+                          prices={"fleet_pue_max": factor * 1000.0})
+    assert out.bound <= opt * (1 + 1e-8) <= out.objective * (1 + 2e-8)
+    assert out.gap <= 1e-6 and out.bound >= one.bound
+
+
+def test_first_prices_must_name_annual_rows(binding):
+    inst, _, fixed, _ = binding
+    with pytest.raises(UsageError, match="no annual row 'fleet_pue'"):
+        dispatch_by_day(inst, fixed, workers=0, progress=False, prices={"fleet_pue": 1.0})
+
+
+def test_each_day_from_the_day_befores_basis_or_its_own_the_same_optimum(binding):
+    inst, opt, fixed, _ = binding
+    runs = [dispatch_by_day(inst, fixed, workers=0, iterations=30, tol=1e-6, progress=False, follow=f)
+            for f in (True, False)]
+    for out in runs:
+        assert out.bound <= opt * (1 + 1e-8) <= out.objective * (1 + 2e-8)
+    assert runs[0].objective == pytest.approx(runs[1].objective, rel=1e-5)
+    assert all(h["lp_iterations"] >= 0 for h in runs[0].history)
+
+
+def test_a_shortfall_is_spread_so_the_shares_meet_the_row():
+    """The master's combination misses a ``>=`` row by 3: each day's lower bound rises by
+    its weight's part of it, so the days' bounds add up to the row's."""
+    from computeplan.analysis.dayparts import Coupling, _shares
+
+    cp = Coupling(np.array([0]), np.ones(1), np.array([10.0]), np.array([np.inf]), ["row"], 0.0)
+    hi, lo = _shares([np.array([[3.0], [4.0]])], np.array([[1.0, 1.0]]), np.array([0.25, 0.75]), cp)
+    np.testing.assert_allclose(lo.ravel(), [3.75, 6.25])
+    assert lo.sum() == pytest.approx(10.0) and np.all(np.isinf(hi))
+    # a combination with room to spare: the room is spread likewise, the bounds loosen
+    hi, lo = _shares([np.array([[6.0], [8.0]])], np.array([[1.0, 1.0]]), np.array([0.5, 0.5]), cp)
+    np.testing.assert_allclose(lo.ravel(), [4.0, 6.0])
+
+
+def test_relay_lp_solves_lps_in_turn_from_a_basis():
+    """One HiGHS object, two LPs of one shape: each optimum as worked by hand; an LP
+    started from its own optimal basis needs no iteration; a basis of another shape is
+    ignored."""
+    from computeplan.solvers import Program
+    from computeplan.solvers.highs import RelayLP
+
+    def lp(c: list[float], lo: float, hi: float, n: int = 2) -> Program:
+        return Program(c=np.array(c), offset=0.0, A=sp.csr_matrix(np.ones((1, n))), row_lo=np.array([lo]),
+                       row_hi=np.array([hi]), col_lo=np.zeros(n), col_hi=np.full(n, 3.0),
+                       integer=np.zeros(n, dtype=bool))
+
+    relay = RelayLP()
+    a, b = RelayLP.load(lp([-1.0, -2.0], -np.inf, 4.0)), RelayLP.load(lp([1.0, 2.0], 2.0, np.inf))
+    out_a, basis_a = relay.solve(a)
+    assert out_a.objective == pytest.approx(-7.0)  # y = 3, x = 1
+    out_b, basis_b = relay.solve(b, basis_a)
+    assert out_b.objective == pytest.approx(2.0)  # x = 2
+    again, _ = relay.solve(a, basis_a)
+    assert again.objective == pytest.approx(-7.0) and again.info["iterations"] == 0
+    priced, _ = relay.solve(a, basis_a, c=np.array([-2.0, -1.0]))  # new costs: x = 3, y = 1
+    assert priced.objective == pytest.approx(-7.0) and priced.v is not None
+    np.testing.assert_allclose(priced.v, [3.0, 1.0])
+    bounded, _ = relay.solve(b, basis_b, rows=np.array([0]), row_lo=np.array([5.0]), row_hi=np.array([np.inf]))
+    assert bounded.objective == pytest.approx(3.0 + 2.0 * 2.0)  # x = 3, y = 2
+    other = RelayLP.load(lp([1.0, 1.0, 1.0], 1.0, np.inf, n=3))
+    out_o, _ = relay.solve(other, basis_a)  # a basis of 2 columns: ignored, solved from scratch
+    assert out_o.objective == pytest.approx(1.0)
+
+
+def test_a_day_with_no_dispatch_of_its_own_is_not_dispatched_again_without_the_targets(binding, monkeypatch):
+    """The year without its targets (asked for to name the targets a plan misses) cannot be
+    dispatched either when a day fails before any annual row: the dispatcher says so at once."""
+    from dataclasses import replace
+
+    from computeplan.analysis import fullyear
+
+    inst, _, fixed, _ = binding
+    calls: list[int] = []
+    real = fullyear.dispatch_by_day
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(fullyear, "dispatch_by_day", counted)
+    run = fullyear.day_dispatcher(inst, workers=0, price_days=0)
+    d = build_data(inst)
+    dark = {**fixed, "z": np.zeros_like(fixed["z"])}  # no hall lit: no day can serve its work
+    first = run(d, dark, SolveOptions())
+    assert first.status == Termination.INFEASIBLE and len(calls) == 1
+    again = run(replace(d, targets={}), dark, SolveOptions())
+    assert again.status == Termination.INFEASIBLE and len(calls) == 1
+    for _ in range(2):  # a plan that dispatches is dispatched each time it is asked
+        assert run(d, fixed, SolveOptions()).status == Termination.OPTIMAL
+    assert len(calls) == 3

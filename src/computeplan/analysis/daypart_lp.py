@@ -5,8 +5,9 @@ periods (:func:`computeplan.model.subset.period_subset`, the year's horizon kept
 year's model on those periods, except the annual target rows, which couple the parts.
 A part's LP is that model without its target rows, plus the part's share of each
 coupling row ``G_d v_d`` as a free row (bounded only when a plan is recovered). Pricing
-the coupling rows changes the costs only, so a worker keeps the LP loaded in HiGHS and
-starts each solve from the last basis.
+the coupling rows changes the costs only, so each solve starts from a basis that was
+optimal a moment ago: the part's own last one, or that of the day before at the same
+prices (:func:`solve_chain`). A worker keeps its parts' arrays, not a solver per part.
 
 Columns of the annual blocks (``y``, ``g``, ``m``, ``o``: one figure for the horizon,
 the same terms in every part) are fixed; their terms are left out of a part's costs and
@@ -22,7 +23,9 @@ differ relaxes it further.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +35,7 @@ from computeplan.model.build import Model, build_model
 from computeplan.model.data import ModelData
 from computeplan.model.layout import STRATEGIC_BLOCKS
 from computeplan.solvers import Program, SolveOptions, Termination
-from computeplan.solvers.highs import WarmLP
+from computeplan.solvers.highs import RelayLP
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -86,15 +89,17 @@ class PartSpec:
 
 @dataclass(eq=False)
 class PartLP:
-    """A part's LP, loaded: base costs, coupling rows (scaled by ``sigma``), the rows'
-    positions in the LP, the x and n columns."""
+    """A part's LP, ready for :class:`RelayLP`: base costs, coupling rows (scaled by
+    ``sigma``), the rows' positions in the LP, the x and n columns, and the basis its last
+    solve ended on."""
 
-    lp: WarmLP
+    lp: Any
     c: F64
     offset: float
     G: sp.csr_matrix
     g_rows: I64
     xn: slice
+    basis: Any = None
 
     @classmethod
     def build(cls, spec: PartSpec) -> PartLP:
@@ -115,8 +120,7 @@ class PartLP:
                        col_lo=col_lo, col_hi=col_hi, integer=np.zeros(m.n_cols, dtype=bool))
         L = m.layout
         xn = slice(L.start("x"), L["n"].stop)
-        lp = WarmLP(prog, SolveOptions())
-        return cls(lp, c, m.offset, G, int(rest.sum()) + np.arange(R, dtype=np.int64), xn)
+        return cls(RelayLP.load(prog), c, m.offset, G, int(rest.sum()) + np.arange(R, dtype=np.int64), xn)
 
 
 @dataclass
@@ -133,29 +137,51 @@ class PartAnswer:
     message: str = ""
 
 
+#: One part's solve: part index, prices (or None), row bounds (or None), keep its columns.
+Call = tuple[int, F64 | None, tuple[F64, F64] | None, bool]
+
 #: Parts loaded in this process, by (run, part). A worker keeps its parts between passes.
 _LOADED: dict[tuple[str, int], PartLP] = {}
+#: The one HiGHS object of this process that solves its parts in turn.
+_RELAY: list[RelayLP] = []
 
 
-def solve_part(run: str, p: int, spec: PartSpec | None, y: F64 | None,
-               bounds: tuple[F64, F64] | None, keep: bool, time_limit: float | None) -> PartAnswer:
-    """Solve part ``p`` at the coupling prices ``y`` (costs ``c - G^T y``), or, with
-    ``bounds``, at its base costs with its coupling rows bounded (a plan's recovery).
-    ``spec`` loads the part (needed the first time, or where it is not loaded)."""
-    st = _LOADED.get((run, p))
-    if st is None:
-        if spec is None:
-            raise LookupError(f"part {p} of run {run} is not loaded here")
-        st = _LOADED[(run, p)] = PartLP.build(spec)
-    R = len(st.g_rows)
-    cost = st.c if y is None or R == 0 else st.c - np.asarray(st.G.T @ y).ravel()
-    lo, hi = bounds if bounds is not None else (np.full(R, -INF), np.full(R, INF))
-    out = st.lp.solve(cost, st.g_rows, lo, hi, time_limit)
-    if out.status != Termination.OPTIMAL or out.v is None:
-        return PartAnswer(out.status, seconds=out.seconds, message=out.message)
-    v = out.v
-    return PartAnswer(Termination.OPTIMAL, float(st.c @ v) + st.offset, np.asarray(st.G @ v).ravel(),
-                      v[st.xn].copy() if keep else None, out.seconds, out.info.get("iterations", 0.0))
+def _relay() -> RelayLP:
+    if not _RELAY:
+        _RELAY.append(RelayLP(SolveOptions()))
+    return _RELAY[0]
+
+
+def solve_chain(run: str, calls: Sequence[Call], specs: Mapping[int, PartSpec], time_limit: float | None,
+                follow: bool = True) -> list[PartAnswer]:
+    """Solve the ``calls`` in order, each part at the coupling prices ``y`` (costs
+    ``c - G^T y``), or, with row bounds, at its base costs with its coupling rows bounded
+    (a plan's recovery). ``specs`` load the parts not loaded here yet.
+
+    The first part starts from the basis its own last solve ended on; with ``follow`` each
+    next one starts from the basis the part before it just ended on (consecutive days
+    differ little, and they are solved at the same prices), else from its own."""
+    out: list[PartAnswer] = []
+    prev: Any = None
+    for k, (p, y, bounds, keep) in enumerate(calls):
+        st = _LOADED.get((run, p))
+        if st is None:
+            if p not in specs:
+                raise LookupError(f"part {p} of run {run} is not loaded here")
+            st = _LOADED[(run, p)] = PartLP.build(specs[p])
+        R = len(st.g_rows)
+        cost = st.c if y is None or R == 0 else st.c - np.asarray(st.G.T @ y).ravel()
+        lo, hi = bounds if bounds is not None else (np.full(R, -INF), np.full(R, INF))
+        start = prev if follow and k > 0 and prev is not None else st.basis
+        res, basis = _relay().solve(st.lp, start, cost, st.g_rows, lo, hi, time_limit)
+        st.basis = prev = basis if basis is not None else st.basis
+        if res.status != Termination.OPTIMAL or res.v is None:
+            out.append(PartAnswer(res.status, seconds=res.seconds, message=res.message))
+            continue
+        v = res.v
+        out.append(PartAnswer(Termination.OPTIMAL, float(st.c @ v) + st.offset, np.asarray(st.G @ v).ravel(),
+                              v[st.xn].copy() if keep else None, res.seconds, res.info.get("iterations", 0.0)))
+    return out
 
 
 def forget(run: str) -> int:

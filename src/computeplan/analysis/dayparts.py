@@ -9,8 +9,12 @@ Lagrangian multipliers):
 
 - each day's LP is solved at the current prices, independently, on Dask workers (a local
   cluster by default, ``scheduler`` to scale out); a worker builds its days from the
-  year's arrays restricted to their periods, keeps them loaded, and re-solves them from
-  the last basis when the prices move;
+  year's arrays restricted to their periods and keeps them loaded; days go in chains of
+  consecutive days, each day starting from the basis the day before just ended on
+  (consecutive days differ little: most days then need few simplex iterations, or none);
+- the first prices may be given (``prices``): the duals of a few typical days' LP with
+  the same decisions fixed (:func:`computeplan.analysis.fullyear.typical_prices`) put the
+  first pass's bound close to the optimum;
 - a master LP (HiGHS, through the solver adapter) chooses a convex combination of each
   day's solutions that meets the annual rows, with elastic slacks at a penalty raised
   until none is used; its row duals are the next prices;
@@ -20,7 +24,9 @@ Lagrangian multipliers):
   master's combination uses (plus its part of the row's unused room, by energy weight),
   and solving each day once more at its own costs with its share as a bound: the sum of
   those days meets the annual rows and costs no more than the master's plan. Its
-  objective is the **upper bound**.
+  objective is the **upper bound**. With first prices a plan is also recovered right
+  after the first pass, the master's shortfall on a row spread over the days as its room
+  would be: at good prices that plan is already within the tolerance, and the passes stop.
 
 A flexibility window longer than a day would couple days as well: such an instance is
 refused (:class:`~computeplan.errors.UsageError`). A day of a single period is merged
@@ -92,6 +98,7 @@ class DayDispatch:
     plan: F64 | None = None
     targets_met: bool | None = None
     message: str = ""
+    infeasible_part: int | None = None  # a day part with no dispatch of its own (before any annual row)
 
 
 def day_parts(inst: Instance, d: ModelData) -> list[I64]:
@@ -226,11 +233,13 @@ class Master:
 
 def _shares(act: list[F64], mu: F64, weight: F64, cp: Coupling) -> tuple[F64, F64]:
     """Each part's bounds (upper, lower) on its coupling rows: the master's combination's
-    activity, plus the row's unused room spread by the parts' energy weight."""
+    activity, plus the row's unused room spread by the parts' energy weight. A combination
+    that misses a row (the master still used its slack) has negative room there: the
+    shortfall is spread the same way, so the shares add up to a year that meets the row."""
     acts = np.einsum("kd,kdr->dr", mu, np.stack(act))
     total = acts.sum(axis=0)
-    room_hi = np.where(np.isfinite(cp.hi), np.maximum(cp.hi - total, 0.0), INF)
-    room_lo = np.where(np.isfinite(cp.lo), np.maximum(total - cp.lo, 0.0), INF)
+    room_hi = np.where(np.isfinite(cp.hi), cp.hi - total, INF)
+    room_lo = np.where(np.isfinite(cp.lo), total - cp.lo, INF)
     hi = acts + np.outer(weight, room_hi)
     lo = acts - np.outer(weight, room_lo)
     return np.where(np.isfinite(hi), hi, INF), np.where(np.isfinite(lo), lo, -INF)
@@ -249,6 +258,8 @@ def dispatch_by_day(
     tol: float = 1e-4,
     keep_plan: bool = False,
     progress: bool = True,
+    follow: bool = True,
+    prices: Mapping[str, float] | None = None,
 ) -> DayDispatch:
     """Dispatch the full year with ``fixed`` decisions (layout block name -> values: ``z``,
     ``y``, ``g``, ``m``, ``o``, those the instance has), one LP per day, the annual rows
@@ -257,7 +268,12 @@ def dispatch_by_day(
     ``workers``: local Dask worker processes (default: the machine's cores; ``0`` solves in
     this process); ``scheduler`` / ``client``: an existing Dask cluster. ``iterations``
     bounds the pricing passes, ``tol`` the relative gap at which they stop; the time limit
-    (or ``budget``) holds for the whole call, a recovery pass included.
+    (or ``budget``) holds for the whole call, a recovery pass included. ``prices`` (row
+    label -> multiplier, in the units of :attr:`DayDispatch.prices`; e.g. the typical
+    days', :func:`computeplan.analysis.fullyear.typical_prices`) are the first pass's
+    prices, 0 for a row not named; any prices give a valid bound, good ones a close one
+    from the first pass on. ``follow``: each day starts from the day before's basis
+    (:mod:`~computeplan.analysis.dayparts_run`), else from its own.
     """
     t0 = time.perf_counter()
     bud = budget if budget is not None else Budget(time_limit)
@@ -271,8 +287,11 @@ def dispatch_by_day(
     weight = np.array([d.per_w[p].sum() for p in parts]) / H
     specs = [PartSpec(period_subset(d, p), fx, cp.keep, cp.sigma, float(w)) for p, w in zip(parts, weight, strict=True)]
     run = uuid.uuid4().hex[:12]
-    with open_runner(run, specs, workers=workers, scheduler=scheduler, client=client, progress=progress) as rn:
-        out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan and fx is not None, fx is not None)
+    with open_runner(run, specs, workers=workers, scheduler=scheduler, client=client, progress=progress,
+                     follow=follow) as rn:
+        y0 = first_prices(cp, prices or {}, H)
+        out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan and fx is not None, fx is not None,
+                                   y0)
         out.workers = rn.n_workers
     out.seconds = time.perf_counter() - t0
     for name in ("objective", "bound", "master_objective"):
@@ -295,21 +314,85 @@ def _initial_penalty(values: F64, acts: F64) -> float:
     return 10.0 * max(float(np.abs(values).sum()) / max(float(np.abs(acts).sum(axis=0).max()), 1e-12), 1e-12)
 
 
+def first_prices(cp: Coupling, prices: Mapping[str, float], H: float) -> F64:
+    """The multipliers of the coupling rows (scaled, per hour of the horizon) for prices by
+    row label in :attr:`DayDispatch.prices`'s units, with the sign of each row's sense (a
+    row bounded on both sides, or a label not given, starts at 0)."""
+    unknown = sorted(set(prices) - set(cp.labels))
+    if unknown:
+        raise UsageError(f"prices: no annual row {unknown[0]!r}; the rows are {', '.join(cp.labels) or 'none'}")
+    sign = np.where(np.isfinite(cp.lo), 1.0, 0.0) - np.where(np.isfinite(cp.hi), 1.0, 0.0)
+    given = np.array([abs(float(prices.get(lab, 0.0))) for lab in cp.labels])
+    return sign * given / (cp.sigma * H)
+
+
+@dataclass
+class _Recovered:
+    """A plan recovered from a master's combination: its objective (per hour of the
+    horizon, without ``cp.const``), whether it meets every coupling row, its parts' x and
+    n columns (when kept)."""
+
+    objective: float
+    targets_met: bool
+    xn: list[F64] | None
+
+
+def _recover(rn: Runner, act: list[F64], mu: F64, weight: F64, cp: Coupling, bud: Budget,
+             keep: bool) -> tuple[_Recovered | None, Termination, str]:
+    """Each part at its own costs within its share of the coupling rows (:func:`_shares`)."""
+    D = len(weight)
+    hi, lo = _shares(act[: mu.shape[0]], mu, weight, cp)
+    ans = rn.solve([(p, None, (lo[p], hi[p]), keep) for p in range(D)], bud.left(), "recovery")
+    message = ""
+    for eps in LOOSEN:  # a share at the very edge of a day's reach may fail by rounding: widen it a little
+        bad = [p for p, a in enumerate(ans) if a.status == Termination.INFEASIBLE]
+        if not bad:
+            break
+        wide = [(p, None, (lo[p] - eps * (1 + np.abs(lo[p])), hi[p] + eps * (1 + np.abs(hi[p]))), keep) for p in bad]
+        for p, a in zip(bad, rn.solve(wide, bud.left(), "recovery"), strict=True):
+            ans[p] = a
+        message = f"{len(bad)} day part(s) needed their share widened by {eps:g} (relative)"
+    bad = [p for p, a in enumerate(ans) if a.status != Termination.OPTIMAL]
+    if bad:
+        st = ans[bad[0]].status
+        return None, (Termination.TIME_LIMIT if st == Termination.TIME_LIMIT else Termination.ERROR), (
+            f"no plan recovered: day part {bad[0]} ended {st} with its share of the annual rows")
+    total = np.sum([a.act for a in ans], axis=0)
+    excess = np.maximum(total - cp.hi, 0.0) + np.maximum(cp.lo - total, 0.0)
+    met = bool(np.all(excess <= ROW_TOL * np.maximum(1.0, np.abs(np.where(np.isfinite(cp.hi), cp.hi, cp.lo)))))
+    xn = [a.xn for a in ans if a.xn is not None] if keep else None
+    return _Recovered(float(sum(a.value for a in ans)), met, xn), Termination.OPTIMAL, message
+
+
 def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, tol: float,
-           keep: bool, recover: bool) -> tuple[DayDispatch, F64, list[F64] | None]:
+           keep: bool, recover: bool, y0: F64) -> tuple[DayDispatch, F64, list[F64] | None]:
     """The pricing passes, then (``recover``) the recovery of a plan (per hour of the
     horizon, without ``cp.const``). Returns the outcome, the multipliers at the best bound,
-    and the parts' x and n columns when ``keep``."""
+    and the parts' x and n columns when ``keep``.
+
+    With first prices (``y0`` not 0) a plan is also recovered right after the first pass,
+    from that pass alone: good prices (the typical days') put the bound near the optimum
+    at once, and the days' share of each annual row then gives a plan close to it, where
+    the master would need more passes to combine one that meets the rows."""
     D, R = len(weight), len(cp.keep)
     master = Master(D, cp)
-    y = np.zeros(R)
+    y = y0
     best, best_y = -INF, y
     out = DayDispatch(Termination.TIME_LIMIT, None, None, None, 0, D, 0, 0.0, R)
     feasible: tuple[float, F64] | None = None  # the master's value and weights when it used no slack
+    plan: _Recovered | None = None  # the best plan recovered so far
     pass_s, rises = 0.0, 0
 
     def scale(v: float) -> float:
         return max(abs(v + cp.const), 1e-12)
+
+    def closed() -> bool:
+        return plan is not None and plan.targets_met and plan.objective - best <= tol * scale(plan.objective)
+
+    def take(got: _Recovered | None) -> None:
+        nonlocal plan
+        if got is not None and (plan is None or (got.targets_met, -got.objective) > (plan.targets_met, -plan.objective)):
+            plan = got
 
     while out.iterations < iterations:
         left = bud.left()
@@ -324,7 +407,7 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
         if bad:
             a = ans[bad[0]]
             if a.status == Termination.INFEASIBLE:
-                out.status = Termination.INFEASIBLE
+                out.status, out.infeasible_part = Termination.INFEASIBLE, bad[0]
                 out.message = (f"day part {bad[0]} has no feasible dispatch with the fixed decisions "
                                f"(even before the annual targets)")
                 return out, best_y, None
@@ -355,44 +438,42 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
             rises += 1
             obj, used, y, mu = master.solve()
         out.history.append({"pass": float(out.iterations), "bound": best, "master": obj, "slack": used,
-                            "seconds": pass_s})
+                            "seconds": pass_s, "lp_seconds": float(sum(a.seconds for a in ans)),
+                            "lp_iterations": float(sum(a.iterations for a in ans))})
         rn.note(f"pass {out.iterations}: bound {best:.9g}, master {obj:.9g}" + (f", slack {used:.3g}" if used > FEAS_TOL else ""))
+        if recover and out.iterations == 1 and np.any(y0 != 0.0):
+            got, _, note = _recover(rn, master.act, mu, weight, cp, bud, keep)
+            take(got)
+            if got is not None:
+                out.history[-1]["recovered"] = got.objective
+                rn.note(f"recovered after pass 1: {got.objective:.9g}")
+            elif note:
+                rn.note(note)
+            if closed():
+                break
         if used <= FEAS_TOL:
             feasible = (obj, mu)
             out.master_objective = obj
-            if obj - best <= tol * scale(obj):
+            if obj - best <= tol * scale(obj) or closed():
                 break
     if not recover:  # a bound only: the parts' copies of the annual decisions differ
         done = feasible is not None and feasible[0] - best <= tol * scale(feasible[0])
         out.status = Termination.OPTIMAL if done else Termination.FEASIBLE
         return out, best_y, None
-    if feasible is None:
+    if feasible is not None and not closed():
+        got, st, note = _recover(rn, master.act, feasible[1], weight, cp, bud, keep)
+        out.message = note or out.message
+        take(got)
+        if got is None and plan is None:
+            out.status = st
+            return out, best_y, None
+    if plan is None:
         out.message = out.message or "no pass found a plan that meets the annual targets"
         return out, best_y, None
-    mu = feasible[1]
-    hi, lo = _shares(master.act[: mu.shape[0]], mu, weight, cp)
-    ans = rn.solve([(p, None, (lo[p], hi[p]), keep) for p in range(D)], bud.left(), "recovery")
-    for eps in LOOSEN:  # a share at the very edge of a day's reach may fail by rounding: widen it a little
-        bad = [p for p, a in enumerate(ans) if a.status == Termination.INFEASIBLE]
-        if not bad:
-            break
-        wide = [(p, None, (lo[p] - eps * (1 + np.abs(lo[p])), hi[p] + eps * (1 + np.abs(hi[p]))), keep) for p in bad]
-        for p, a in zip(bad, rn.solve(wide, bud.left(), "recovery"), strict=True):
-            ans[p] = a
-        out.message = f"{len(bad)} day part(s) needed their share widened by {eps:g} (relative)"
-    bad = [p for p, a in enumerate(ans) if a.status != Termination.OPTIMAL]
-    if bad:
-        out.message = (f"no plan recovered: day part {bad[0]} ended {ans[bad[0]].status} with its share of the "
-                       "annual rows")
-        out.status = Termination.TIME_LIMIT if ans[bad[0]].status == Termination.TIME_LIMIT else Termination.ERROR
-        return out, best_y, None
-    total = np.sum([a.act for a in ans], axis=0)
-    excess = np.maximum(total - cp.hi, 0.0) + np.maximum(cp.lo - total, 0.0)
-    out.targets_met = bool(np.all(excess <= ROW_TOL * np.maximum(1.0, np.abs(np.where(np.isfinite(cp.hi), cp.hi, cp.lo)))))
-    out.objective = float(sum(a.value for a in ans))
+    out.objective, out.targets_met = plan.objective, plan.targets_met
     gap = max(out.objective - best, 0.0) / scale(out.objective)
     out.status = Termination.OPTIMAL if gap <= tol else Termination.FEASIBLE
-    return out, best_y, [a.xn for a in ans if a.xn is not None] if keep else None
+    return out, best_y, plan.xn
 
 
 def year_lower_bound(instance: Instance, **options: Any) -> DayDispatch:

@@ -279,21 +279,68 @@ class WarmLP:
             inf = highspy.kHighsInf
             lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
             h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
-        h.setOptionValue("time_limit", float(max(time_limit, 0.0)) if time_limit is not None else inf_time())
-        h.run()
-        st = h.getModelStatus()
-        info = h.getInfo()
-        secs = time.perf_counter() - t0
-        extra = {"iterations": float(info.simplex_iteration_count)}
-        if st != _MS.kOptimal:
-            status = {_MS.kInfeasible: Termination.INFEASIBLE, _MS.kUnbounded: Termination.UNBOUNDED,
-                      _MS.kInterrupt: Termination.INTERRUPTED}.get(
-                st, Termination.TIME_LIMIT if st in _LIMITS else Termination.ERROR)
-            return SolveOutcome(status, None, None, None, secs, message=h.modelStatusToString(st), info=extra)
-        sol = h.getSolution()
-        obj = float(info.objective_function_value)
-        return SolveOutcome(Termination.OPTIMAL, np.asarray(sol.col_value, dtype=float), obj, obj, secs,
-                            row_dual=np.asarray(sol.row_dual, dtype=float), info=extra)
+        return _run_lp(h, time_limit, t0)
+
+
+def _run_lp(h: highspy.Highs, time_limit: float | None, t0: float) -> SolveOutcome:
+    """Run the LP loaded in ``h`` (from whatever basis it holds) and read the answer."""
+    h.setOptionValue("time_limit", float(max(time_limit, 0.0)) if time_limit is not None else inf_time())
+    h.run()
+    st = h.getModelStatus()
+    info = h.getInfo()
+    secs = time.perf_counter() - t0
+    extra = {"iterations": float(info.simplex_iteration_count)}
+    if st != _MS.kOptimal:
+        status = {_MS.kInfeasible: Termination.INFEASIBLE, _MS.kUnbounded: Termination.UNBOUNDED,
+                  _MS.kInterrupt: Termination.INTERRUPTED}.get(
+            st, Termination.TIME_LIMIT if st in _LIMITS else Termination.ERROR)
+        return SolveOutcome(status, None, None, None, secs, message=h.modelStatusToString(st), info=extra)
+    sol = h.getSolution()
+    obj = float(info.objective_function_value)
+    return SolveOutcome(Termination.OPTIMAL, np.asarray(sol.col_value, dtype=float), obj, obj, secs,
+                        row_dual=np.asarray(sol.row_dual, dtype=float), info=extra)
+
+
+class RelayLP:
+    """One HiGHS object that solves many LPs in turn, each loaded when its turn comes and
+    started from a basis handed in: its own last one, or that of an LP of the same shape
+    (the next day of a year starts where the day before ended). Only the LPs' arrays stay
+    in memory between solves, not a solver per LP. Integrality is dropped."""
+
+    def __init__(self, options: SolveOptions | None = None) -> None:
+        self.h = new_highs(options)
+
+    @staticmethod
+    def load(m: LinearProgram) -> Any:
+        """The LP in HiGHS's form, ready to be solved by :meth:`solve` (opaque)."""
+        return to_highs_lp(m, np.zeros(len(m.c), dtype=bool))
+
+    def solve(self, lp: Any, basis: Any = None, c: NDArray[np.float64] | None = None,
+              rows: NDArray[np.int64] | None = None, row_lo: NDArray[np.float64] | None = None,
+              row_hi: NDArray[np.float64] | None = None,
+              time_limit: float | None = None) -> tuple[SolveOutcome, Any]:
+        """Solve ``lp`` (from :meth:`load`) with new costs ``c`` and new bounds of the rows
+        ``rows``, from ``basis`` (None: from scratch). Returns the outcome and the basis it
+        ended on (None when it ended without an optimum); a basis that does not fit ``lp``'s
+        shape is ignored."""
+        t0 = time.perf_counter()
+        h = self.h
+        h.passModel(lp)
+        n, m = lp.num_col_, lp.num_row_
+        if c is not None:
+            h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, dtype=float))
+        if rows is not None and row_lo is not None and row_hi is not None and len(rows):
+            inf = highspy.kHighsInf
+            lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
+            h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
+        warm = basis is not None and len(basis.col_status) == n and len(basis.row_status) == m
+        if warm:
+            h.setBasis(basis)
+        out = _run_lp(h, time_limit, t0)
+        if warm and out.status == Termination.ERROR:
+            # a basis HiGHS cannot start from (nonbasic at a bound these rows no longer have): from scratch
+            return self.solve(lp, None, c, rows, row_lo, row_hi, time_limit)
+        return out, (h.getBasis() if out.status == Termination.OPTIMAL else None)
 
 
 def inf_time() -> float:
