@@ -335,3 +335,24 @@ def test_with_a_time_limit_the_typical_days_leave_part_of_it_for_the_full_year(f
     with pytest.raises(Stop):
         solve_typical(inst, 2, stub, budget=Budget(None))
     assert seen[1] is None
+
+
+def test_each_typical_day_keeps_the_demand_it_has_in_the_year() -> None:
+    """Three days whose demand shape is 1, 2 and 3 all day (year mean 2), days 0 and 2
+    standing for 2 and 1 days: their mean is 5/3, not 2. Day 2 carries 3/2 of the average
+    demand in the year, and must in the aggregated instance too (not 3 / (5/3) = 9/5 of
+    it); a flexible workload's cap per period (max_rate x demand) stays the year's."""
+    from computeplan.io.periods import time_axis
+
+    raw = yaml.safe_load((TEACHING / "flex-cheap-hours.yaml").read_text())
+    raw["time"]["periods"] = {"tou": DAY_A * 3, "dem": [1.0] * 24 + [2.0] * 24 + [3.0] * 24}
+    raw["time"]["demand"] = {"ai-training": "dem"}
+    inst = computeplan.load_instance(raw)
+    agg = typical_instance(inst, [0, 2], [2, 1])
+    year_demand = time_axis(inst).shapes(inst) * np.array([[w.demand_tflops] for w in inst.workloads])
+    agg_demand = time_axis(agg).shapes(agg) * np.array([[w.demand_tflops] for w in agg.workloads])
+    rows = np.r_[np.arange(24), 48 + np.arange(24)]
+    np.testing.assert_allclose(agg_demand, year_demand[:, rows], rtol=1e-12)
+    assert agg_demand[0, 30] == pytest.approx(1.5 * inst.workloads[0].demand_tflops)
+    for w, a in zip(inst.workloads, agg.workloads, strict=True):
+        assert a.max_rate * a.demand_tflops == pytest.approx(w.max_rate * w.demand_tflops)

@@ -374,7 +374,14 @@ def extreme_days(inst: Instance) -> list[int]:
 def typical_instance(inst: Instance, days: Any, weights: Any) -> Instance:
     """The instance on its typical days: the rows of the given days (0-based positions of
     24-hour blocks of the period table, in time order), each recurring ``weights`` times,
-    with ``day`` naming the day it was taken from. The result has no ``typical_days``."""
+    with ``day`` naming the day it was taken from. The result has no ``typical_days``.
+
+    Each typical day keeps the demand it has in the year. A demand shape is rescaled to a
+    weighted mean of 1 over an instance's periods, and the typical days' weighted mean of
+    a shape is not the year's: so each workload with a shape has its ``demand_tflops``
+    multiplied by (typical days' mean / year's mean) of its shape, and its ``max_rate`` (a
+    multiple of ``demand_tflops``) divided by it. A plan sized on the typical days then
+    meets each of them as it comes in the year."""
     tb = inst.time
     assert tb is not None
     day_idx = np.asarray(days, dtype=np.int64)
@@ -384,5 +391,16 @@ def typical_instance(inst: Instance, days: Any, weights: Any) -> Instance:
     cols["weight"] = np.repeat(reps, 24).tolist()
     cols["day"] = np.repeat(day_idx, 24).tolist()
     time = tb.model_copy(update={"periods": cols, "typical_days": None})
-    return inst.model_copy(update={"time": time})
+    year = time_axis(inst)
+    w_year, w_days = year.weight, year.length[rows] * np.repeat(reps, 24)
+    workloads = []
+    for wl in inst.workloads:
+        name = tb.demand.get(wl.id, tb.demand.get(wl.class_))
+        if name is not None and name in year.series:
+            col = year.series[name]
+            f = (float(np.dot(w_days, col[rows])) / float(w_days.sum())) / (float(np.dot(w_year, col)) / float(w_year.sum()))
+            if f > 0:  # (a shape that is zero on every typical day is refused downstream)
+                wl = wl.model_copy(update={"demand_tflops": wl.demand_tflops * f, "max_rate": wl.max_rate / f})
+        workloads.append(wl)
+    return inst.model_copy(update={"time": time, "workloads": workloads})
 
