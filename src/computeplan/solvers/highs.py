@@ -112,11 +112,17 @@ def to_highs_lp(m: LinearProgram, integer: NDArray[np.bool_] | None = None) -> h
     return lp
 
 
-def _watch(h: highspy.Highs, is_mip: bool, progress: Progress | None) -> None:
-    """Progress lines for a MILP, and a stop when Ctrl-C or SIGTERM asks for one."""
+def _watch(h: highspy.Highs, is_mip: bool, progress: Progress | None, deadline: float | None = None) -> list[bool]:
+    """Progress lines for a MILP, and a stop when Ctrl-C or SIGTERM asks for one, or at
+    ``deadline`` (``time.perf_counter()``): HiGHS looks at its own time limit between
+    phases, and on a large model its root LP ran seconds past it. The list returned holds
+    ``True`` once the deadline stopped the solve."""
+    late = [False]
 
     def cb(kind: Any, _msg: str, data: Any, data_in: Any, _user: Any) -> None:
-        if stop_requested():
+        if deadline is not None and not late[0] and time.perf_counter() > deadline:
+            late[0] = True
+        if late[0] or stop_requested():
             with contextlib.suppress(Exception):
                 data_in.user_interrupt = True
         if progress is not None and kind == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
@@ -131,6 +137,7 @@ def _watch(h: highspy.Highs, is_mip: bool, progress: Progress | None) -> None:
             kinds.append(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
         for k in kinds:
             h.startCallback(k)
+    return late
 
 
 _MS = highspy.HighsModelStatus
@@ -160,7 +167,7 @@ def solve_highs(
     integer = np.zeros(len(m.c), dtype=bool) if o.relax else np.asarray(m.integer, dtype=bool)
     h.passModel(to_highs_lp(m, integer))
     is_mip = bool(np.any(integer))
-    _watch(h, is_mip, progress)
+    late = _watch(h, is_mip, progress, None if o.time_limit is None else t0 + max(o.time_limit, 0.0))
     if start is not None and is_mip:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(start, dtype=float))
@@ -187,9 +194,9 @@ def solve_highs(
         return SolveOutcome(Termination.INFEASIBLE, None, None, bound, secs, dual_ray=ray, info=extra)
     elif st == _MS.kUnbounded:
         return SolveOutcome(Termination.UNBOUNDED, None, None, None, secs, info=extra)
-    elif st == _MS.kInterrupt:
+    elif st == _MS.kInterrupt and not late[0]:
         status = Termination.INTERRUPTED
-    elif st in _LIMITS:
+    elif st in _LIMITS or st == _MS.kInterrupt:  # the deadline's interrupt is the time limit
         status = Termination.FEASIBLE if has_sol else Termination.TIME_LIMIT
     else:
         return SolveOutcome(Termination.ERROR, None, None, None, secs, message=h.modelStatusToString(st), info=extra)
