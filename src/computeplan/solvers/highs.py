@@ -264,31 +264,6 @@ def read_program(path: str | Path) -> Program:
                    col_hi=inf(lp.col_upper_), integer=integ)
 
 
-class WarmLP:
-    """An LP kept loaded in HiGHS and solved again after its costs or row bounds change:
-    each solve starts from the last one's basis (a decomposition prices the same LP many
-    times). Integrality is dropped; the answer is an LP's :class:`SolveOutcome`."""
-
-    def __init__(self, m: LinearProgram, options: SolveOptions | None = None) -> None:
-        self.n = len(m.c)
-        self.h = new_highs(options)
-        self.h.passModel(to_highs_lp(m, np.zeros(self.n, dtype=bool)))
-
-    def solve(self, c: NDArray[np.float64] | None = None, rows: NDArray[np.int64] | None = None,
-              row_lo: NDArray[np.float64] | None = None, row_hi: NDArray[np.float64] | None = None,
-              time_limit: float | None = None) -> SolveOutcome:
-        """Solve with new costs ``c`` (all columns) and new bounds of the rows ``rows``."""
-        t0 = time.perf_counter()
-        h = self.h
-        if c is not None:
-            h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), np.asarray(c, dtype=float))
-        if rows is not None and row_lo is not None and row_hi is not None and len(rows):
-            inf = highspy.kHighsInf
-            lo, hi = np.where(np.isinf(row_lo), -inf, row_lo), np.where(np.isinf(row_hi), inf, row_hi)
-            h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), lo, hi)  # type: ignore[attr-defined]
-        return _run_lp(h, time_limit, t0)
-
-
 def _run_lp(h: highspy.Highs, time_limit: float | None, t0: float) -> SolveOutcome:
     """Run the LP loaded in ``h`` (from whatever basis it holds) and read the answer."""
     h.setOptionValue("time_limit", float(max(time_limit, 0.0)) if time_limit is not None else inf_time())
