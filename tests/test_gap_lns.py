@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from support import require_data, shared_dir
+from test_heuristics import random_gap
 
 from computeplan.heuristics import HeuristicParams, solve_gap_heuristic, warm_up
 from computeplan.heuristics.gap.candidates import LnsParams
@@ -28,15 +29,6 @@ GAP_DIR = shared_dir() / "benchdata" / "gap"
 @pytest.fixture(scope="module", autouse=True)
 def _compiled() -> None:
     warm_up()
-
-
-def random_gap(seed: int, m: int, n: int, tightness: float = 0.8) -> GapProblem:
-    """Integer costs 10..49, weights 5..24, capacity ``tightness * sum_j w_ij / m``."""
-    rng = np.random.default_rng(seed)
-    cost = rng.integers(10, 50, size=(m, n)).astype(float)
-    weight = rng.integers(5, 25, size=(m, n)).astype(float)
-    cap = np.floor(tightness * weight.sum(axis=1) / m)
-    return GapProblem(f"rand-{seed}", m, n, cost, weight, cap, "min")
 
 
 def brute_force(p: GapProblem) -> float:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from test_full_year_plan import write_and_solve
 from test_typical_days import four_days
 from typer.testing import CliRunner
 
@@ -107,15 +108,6 @@ def test_a_result_without_its_tables_is_not_checked_on_them(hot):
     assert computeplan.verify(inst, bare) == []
 
 
-def solve_to(tmp_path: Path, raw: dict[str, Any], *args: str) -> tuple[Path, Path]:
-    path = tmp_path / "inst.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    out = tmp_path / "out"
-    run = CliRunner().invoke(app, ["solve", str(path), "--out", str(out), "-q", *args])
-    assert run.exit_code == 0, run.output
-    return path, out
-
-
 def read(file: Path) -> pd.DataFrame:
     return pd.read_parquet(file) if file.suffix == ".parquet" else pd.read_csv(file)
 
@@ -129,7 +121,7 @@ def write(df: pd.DataFrame, file: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_the_cli_names_a_tampered_figure_in_the_written_tables(tmp_path, kind):
-    path, out = solve_to(tmp_path, yaml.safe_load(HOT.read_text()), "--tables", kind)
+    path, out = write_and_solve(yaml.safe_load(HOT.read_text()), tmp_path, "--tables", kind)
     ok = CliRunner().invoke(app, ["verify", str(path), str(out)])
     assert ok.exit_code == 0, ok.output
     file = out / f"periods.{kind}"
@@ -146,14 +138,14 @@ def test_the_cli_names_a_tampered_figure_in_the_written_tables(tmp_path, kind):
 
 
 def test_the_cli_accepts_a_result_written_without_tables(tmp_path):
-    path, out = solve_to(tmp_path, yaml.safe_load(HOT.read_text()), "--tables", "none")
+    path, out = write_and_solve(yaml.safe_load(HOT.read_text()), tmp_path, "--tables", "none")
     assert not list(out.glob("periods.*"))
     run = CliRunner().invoke(app, ["verify", str(path), str(out)])
     assert run.exit_code == 0, run.output
 
 
 def test_the_year_plan_tables_are_checked_too(tmp_path):
-    path, out = solve_to(tmp_path, four_days(), "--typical-days", "2", "--tables", "parquet")
+    path, out = write_and_solve(four_days(), tmp_path, "--typical-days", "2", "--tables", "parquet")
     inst = computeplan.load_instance(path)
     res = computeplan.Result.read(out)
     assert res.full_year_plan is not None and not res.full_year_plan.periods.empty
