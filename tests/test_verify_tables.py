@@ -87,6 +87,15 @@ def test_a_tampered_class_figure_is_named(hot, col, words):
     rejected(inst, tampered(res, *set_cell("served", 2, col, 90.0)), words)
 
 
+def test_a_period_with_another_datetime_or_none_is_named(hot):
+    inst, res = hot
+    assert list(res.periods["datetime"]) == [p for p in inst.time.periods["datetime"]]
+    rejected(inst, tampered(res, *set_cell("periods", 2, "datetime", "2025-07-15T09:00")),
+             "periods: site s1, period 2: datetime reported '2025-07-15T09:00', the instance's is")
+    rejected(inst, tampered(res, "periods", lambda df: df.drop(columns="datetime")),
+             "periods: missing the columns datetime")
+
+
 def test_a_dropped_row_an_extra_row_and_a_missing_table_are_named(hot):
     inst, res = hot
     rejected(inst, tampered(res, "periods", lambda df: df.drop(index=3)), "periods: site s1, period 3: row missing")

@@ -23,10 +23,18 @@ PLAN_TABLES: dict[str, dict[str, str]] = {
 }
 #: A time result's per-period tables: the columns ``verify`` reads (``num``: a number, empty for none).
 PERIOD_COLUMNS: dict[str, dict[str, str]] = {
-    "periods": {"period": "int", "site": "str", "it_kw": "num", "facility_kw": "num", "pue": "num",
+    "periods": {"period": "int", "datetime": "str?", "site": "str", "it_kw": "num", "facility_kw": "num", "pue": "num",
                 "price_per_kwh": "num", "carbon_kg_per_kwh": "num", "temperature_c": "num"},
     "served": {"period": "int", "class": "str", "served_tflops": "num", "demand_tflops": "num"},
 }
+
+
+def _present(kinds: dict[str, str], names: list[str]) -> dict[str, str] | None:
+    """The columns to read of a table whose header is ``names`` (a kind ending in ``?``: the
+    column is optional), or None when a required one is missing."""
+    if any(c not in names for c, k in kinds.items() if not k.endswith("?")):
+        return None
+    return {c: k.rstrip("?") for c, k in kinds.items() if c in names}
 
 
 def _cell(text: str, kind: str) -> Any:
@@ -48,14 +56,14 @@ def _read_csv(path: Path, kinds: dict[str, str], where: str, problems: list[str]
     with open(path, newline="", encoding="utf-8") as fh:
         rows = csv.reader(fh)
         head = next(rows, [])
-        missing = [c for c in kinds if c not in head]
-        if missing:
-            problems.append(f"{where}: expected the columns {', '.join(kinds)}, found {head}")
+        read = _present(kinds, head)
+        if read is None:
+            problems.append(f"{where}: expected the columns {_required(kinds)}, found {head}")
             return None
-        at = {c: head.index(c) for c in kinds}
-        out: dict[str, list[Any]] = {c: [] for c in kinds}
+        at = {c: head.index(c) for c in read}
+        out: dict[str, list[Any]] = {c: [] for c in read}
         for r, row in enumerate(rows, start=2):
-            for c, kind in kinds.items():
+            for c, kind in read.items():
                 text = row[at[c]] if at[c] < len(row) else ""
                 try:
                     out[c].append(_cell(text, kind))
@@ -70,11 +78,15 @@ def _read_parquet(path: Path, kinds: dict[str, str], where: str, problems: list[
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    missing = [c for c in kinds if c not in table.column_names]
-    if missing:
-        problems.append(f"{where}: expected the columns {', '.join(kinds)}, found {table.column_names}")
+    read = _present(kinds, table.column_names)
+    if read is None:
+        problems.append(f"{where}: expected the columns {_required(kinds)}, found {table.column_names}")
         return None
-    return {c: table.column(c).to_pylist() for c in kinds}
+    return {c: table.column(c).to_pylist() for c in read}
+
+
+def _required(kinds: dict[str, str]) -> str:
+    return ", ".join(c for c, k in kinds.items() if not k.endswith("?"))
 
 
 def _read_tables(folder: Path, tables: dict[str, dict[str, str]], skip: Any, problems: list[str],

@@ -4,8 +4,9 @@
 period), as written beside ``result.json`` or held in ``Result.tables``, are compared row
 by row with the figures :func:`computeplan.plan.verify_time.timed_plan` recomputes from
 the plan per period and the instance: every figure, and every missing or extra row, is
-named. A result given without either table is not checked here (``--tables none``
-writes neither); one given without the other is.
+named; so is a ``datetime`` that is not the period's in the instance (when the instance
+gives datetimes, ``periods`` must carry them). A result given without either table is not
+checked here (``--tables none`` writes neither); one given without the other is.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ def _same(reported: float | None, recomputed: float) -> bool:
 
 
 def _check_table(label: str, table: Any, key_col: str, figures: tuple[str, ...],
-                 want: dict[tuple[str, int], dict[str, float]]) -> list[str]:
+                 want: dict[tuple[str, int], dict[str, float]], datetime: list[str] | None = None) -> list[str]:
     cols = {str(c): list(table[c]) for c in table}  # a DataFrame or a dict of columns
-    missing = [c for c in ("period", key_col, *figures) if c not in cols]
+    missing = [c for c in ("period", key_col, *figures, *(("datetime",) if datetime else ())) if c not in cols]
     if missing:
         return [f"{label}: missing the columns {', '.join(missing)}"]
     bad: list[str] = []
@@ -68,6 +69,8 @@ def _check_table(label: str, table: Any, key_col: str, figures: tuple[str, ...],
             bad.append(f"{where}: listed twice")
             continue
         seen.add(k)
+        if datetime and str(cols["datetime"][r]) != datetime[k[1]]:
+            bad.append(f"{where}: datetime reported {cols['datetime'][r]!r}, the instance's is {datetime[k[1]]!r}")
         for f in figures:
             try:
                 got = _number(cols[f][r])
@@ -92,5 +95,7 @@ def check_tables(tp: TimedPlan, tables: Mapping[str, Any] | None, bad: list[str]
         if label is None:
             bad.append(f"{name}: table missing, yet the result carries {', '.join(sorted(tables))}")
             continue
-        want = tp.periods if name == "periods" else tp.served
-        bad.extend(_check_table(label, tables[label], key_col, figures, want))
+        if name == "periods":
+            bad.extend(_check_table(label, tables[label], key_col, figures, tp.periods, tp.datetime))
+        else:
+            bad.extend(_check_table(label, tables[label], key_col, figures, tp.served))

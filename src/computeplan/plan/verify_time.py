@@ -39,6 +39,7 @@ class TimedPlan:
     # (class, period) -> served_tflops, demand_tflops
     periods: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     served: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    datetime: list[str] | None = None  # each period's datetime, when the instance gives them
 
 
 def _columns(sec: Any, names: tuple[str, ...], what: str, bad: list[str]) -> list[tuple[Any, ...]] | None:
@@ -93,7 +94,7 @@ def timed_plan(inst: Instance, d: dict[str, Any], svs: list[SiteView], halls: di
             bad.append(f"time.servers_on[{k}]: ({t!r}, {sid!r}, {hid!r}, {val!r}) is not a pool's servers in a period")
             continue
         on[(t, sid, hid)] = float(val)
-    out = TimedPlan(H)
+    out = TimedPlan(H, datetime=None if ax.datetime is None else [str(v) for v in ax.datetime])
     # Balances: per period (inflexible), per window (flexible), max_rate, one pool if indivisible.
     per_wl: dict[tuple[str, int], float] = defaultdict(float)
     pools_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
