@@ -84,3 +84,31 @@ def test_typical_days_shanghai_hourly(benchmark: Any, hourly: computeplan.Instan
     }
     benchmark.extra_info.update(info)
     print("\n" + " ".join(f"{k}={v}" for k, v in info.items() if k != "days"), flush=True)
+
+
+@pytest.mark.parametrize("K", KS)
+def test_typical_days_relaxation(benchmark: Any, hourly: computeplan.Instance, K: int) -> None:
+    """The aggregated model's LP relaxation on K typical days, as ``solve`` builds it
+    (interchangeable workloads merged): its seconds and simplex iterations, the root of
+    the MILP above. ``TYPICAL_BENCH_K=2,4,12 pytest benchmarks/test_typical_bench.py -k
+    relaxation --benchmark-only -s``."""
+    from computeplan.io.periods import typical_instance
+    from computeplan.model.build import build_model
+    from computeplan.model.data import build_data
+    from computeplan.model.reduce import merge_interchangeable
+    from computeplan.plan.typical import choose_days
+    from computeplan.solvers import Termination
+    from computeplan.solvers.highs import solve_highs
+
+    agg = typical_instance(hourly, *choose_days(hourly, K))
+    d = build_data(agg)
+    red = merge_interchangeable(agg, d)
+    m = build_model(d if red is None else red.data)
+    load = os.getloadavg()
+    out = benchmark.pedantic(lambda: solve_highs(m, SolveOptions(relax=True)), rounds=1, iterations=1)
+    assert out.status == Termination.OPTIMAL and out.objective is not None
+    info = {"K": K, "periods": 24 * K, "rows": m.n_rows, "columns": m.n_cols, "integers": int(m.integer.sum()),
+            "seconds": out.seconds, "iterations": out.info.get("iterations"),
+            "bound": out.objective * m.scale + 0.0, "load_before": load, "load_after": os.getloadavg()}
+    benchmark.extra_info.update(info)
+    print("\n" + " ".join(f"{k}={v}" for k, v in info.items()), flush=True)

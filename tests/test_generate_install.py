@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import computeplan
 from computeplan.cli import app
-from computeplan.io.generate import generate_instance
+from computeplan.io.generate import generate_instance, write_instance
 from computeplan.model.data import build_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,17 @@ def test_generator_is_seeded_and_feasible(tmp_path):
     res = computeplan.solve(inst, mip_gap=1e-6)
     assert res.status.has_plan
     assert computeplan.verify(inst, res) == []
+
+
+def test_a_written_instance_spells_out_shared_lists(tmp_path):
+    """Workloads share their tier and hardware lists in the generated data; the file
+    writes each out (no YAML anchors or aliases) and reads back to the same instance."""
+    raw = generate_instance(60, 8, seed=3)
+    wls = raw["workloads"]
+    assert any(a.get("tiers") is not None and a.get("tiers") is b.get("tiers") for a in wls for b in wls if a is not b)
+    text = (write_instance(raw, tmp_path)).read_text()
+    assert "&id" not in text and "*id" not in text
+    assert computeplan.load_instance(tmp_path / "instance.yaml").model_dump() == computeplan.load_instance(raw).model_dump()
 
 
 def test_generate_command_tables(tmp_path):

@@ -213,6 +213,14 @@ def _table(records: list[dict[str, Any]], section: str) -> pd.DataFrame:
     return pd.DataFrame(flat)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML as a person writes it: a list that several sites share is written out at each,
+    not as an anchor and aliases (which readers then have to expand and count)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_instance(raw: dict[str, Any], out: str | Path, *, tables: str | None = None) -> Path:
     """Write a generated instance: one YAML file, or YAML + ``csv``/``parquet`` tables, replacing
     the instance files in ``out`` as one set (:func:`computeplan.io.write.write_set`)."""
@@ -231,10 +239,10 @@ def write_instance(raw: dict[str, Any], out: str | Path, *, tables: str | None =
             doc[section] = {tables: f"{section}.{tables}"}
         if time is not None:
             time = {**time, "periods": {tables: f"periods.{tables}"}}
-    text = yaml.safe_dump(doc, sort_keys=False, width=120)
+    text = yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, width=120)
     if time is not None:
         # period columns inline as flow lists, one column a paragraph rather than a line a value
-        text += yaml.safe_dump({"time": time}, sort_keys=False, width=120, default_flow_style=None)
+        text += yaml.dump({"time": time}, Dumper=_PlainDumper, sort_keys=False, width=120, default_flow_style=None)
     files["instance.yaml"] = write_text(text)
     return write_set(out, INSTANCE, files)[-1]
 
