@@ -18,15 +18,16 @@ import computeplan
 from computeplan.cli import app
 from computeplan.io.generate import generate_instance, write_instance
 
-# sha256 of the files the generator wrote before it had --hours and --build
+# sha256 of the files the generator writes without --hours and --build (the YAML with
+# shared lists spelled out, not as anchors and aliases; the data as before)
 GOLDEN = {
-    ((40, 6, 3), None): {"instance.yaml": "0e8e5e808502e3fd8c125083610940368de2f29b55d70e5224ddf0947a040e8b"},
+    ((40, 6, 3), None): {"instance.yaml": "2d9e7aeeabc12532ca1ffd3129059682873b00cb89ff924e0bd9cf1a11f06cf3"},
     ((200, 20, 7), "csv"): {
         "instance.yaml": "d26ee78816e5480c04646c79551e8b96119ad81fbb70dd5bd6c43add6a3d8112",
         "sites.csv": "b473a2a2be4e0ca42cc2cb65ca8f104a3344f0921822f7f49187cdcffe6f1eba",
         "workloads.csv": "8f4328a208fcf643d37b9af2977cdd48ca660fee22f7f55b4ad1754f831ce8f5",
     },
-    ((25, 5, 0), None): {"instance.yaml": "6b743338932e45307c77e3612aa35edf64001b525b4aa0293033300f53b49250"},
+    ((25, 5, 0), None): {"instance.yaml": "86ecf4d063feffec1a1217b42bf3205cf7243cf3994f89b9cc9cff598a573b88"},
 }
 
 
