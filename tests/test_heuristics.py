@@ -173,6 +173,31 @@ def test_lagrangian_bounds_against_brute_force() -> None:
     assert np.all(lc <= best_with + 1e-9)
 
 
+def test_knapsack_dp_against_brute_force() -> None:
+    """The exact knapsack of the Lagrangian bound (its table filled only up to the weight of
+    the items so far) takes a best subset, within capacity, also when some items cannot
+    fit at all."""
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 10))
+        k = int(rng.integers(1, n + 1))
+        wt = rng.integers(1, 30, n).astype(np.int64)
+        profit = rng.random(n) * 10 + 0.01
+        cap = int(rng.integers(0, 100))
+        idx = rng.permutation(n)[:k].astype(np.int64)
+        chosen = np.zeros(n)
+        best = kernels._knapsack_dp(idx, k, profit, wt, cap, np.zeros(k * (cap + 1), np.uint8),
+                                    np.zeros(cap + 1), chosen)
+        exact = max(
+            (profit[list(s)].sum() for r in range(k + 1) for s in itertools.combinations(idx, r)
+             if wt[list(s)].sum() <= cap),
+            default=0.0,
+        )
+        taken = chosen > 0
+        assert best == pytest.approx(exact) == pytest.approx(profit[taken].sum())
+        assert wt[taken].sum() <= cap and set(np.flatnonzero(taken)) <= set(idx.tolist())
+
+
 def test_dive_respects_its_target() -> None:
     p = random_gap(2, 4, 30)
     model = candidates_from_gap(p)
