@@ -7,6 +7,7 @@ Lagrangian bound <= LP-free exact optimum <= heuristic (minimisation).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -315,6 +316,24 @@ def test_search_on_the_core_is_deterministic_and_bounded() -> None:
     assert exact.status == "optimal"
     assert a.bound <= exact.objective + 1e-9 <= a.objective + 2e-9
     assert a.objective <= 1.02 * exact.objective
+
+
+def test_dives_run_on_a_core_of_a_million_knapsack_cells() -> None:
+    """A 400-job instance is searched on its core, whose knapsacks hold 1.1 M cells: by
+    default the Lagrangian dives search it (with a dive budget, they end below what the
+    tabu search and the neighbourhoods reach without them at the same budget)."""
+    rng = np.random.default_rng(3)
+    m, n = 10, 400
+    cost = rng.integers(10, 50, size=(m, n)).astype(float)
+    weight = rng.integers(10, 50, size=(m, n)).astype(float)
+    p = GapProblem("core-1m", m, n, cost, weight, np.floor(0.8 * weight.sum(axis=1) / m), "min")
+    prm = HeuristicParams(lagrangian_iterations=100, start_iterations=2000)
+    res = solve_gap_heuristic(p, time_limit=None, max_dives=4, seed=0, lp_bound=False, params=prm)
+    assert res.feasible and check_assignment(p, res.assignment) == []
+    assert res.info["dives"] == 4 and res.info["successful_dives"] >= 1
+    without = solve_gap_heuristic(p, time_limit=None, max_dives=4, seed=0, lp_bound=False,
+                                  params=dataclasses.replace(prm, dive_cells=1_000_000))
+    assert without.info["dives"] == 0 and res.objective < without.objective
 
 
 def test_quality_on_a_400_job_type_d_instance() -> None:

@@ -332,7 +332,7 @@ class HeuristicParams:
     core_jobs: int = 300
     core_size: int = 3
     core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
-    dive_cells: int = 1_000_000
+    dive_cells: int = 20_000_000
     lns_share: float = 0.5
     lns_whole_share: float = 0.0
     lns: LnsParams = field(default_factory=LnsParams)
