@@ -214,6 +214,19 @@ def test_dive_respects_its_target() -> None:
     assert all(lagrangian_dive(model, u, target=exact.objective, seed=s)[0] is None for s in range(3))
 
 
+def test_dive_gives_up_at_its_time_limit() -> None:
+    """A dive that would need more steps than its time allows gives up after the first
+    (the driver's dives never run past the solve's time limit)."""
+    p = random_gap(2, 4, 30)
+    model = candidates_from_gap(p)
+    target = 1.05 * solve_gap_milp(p).objective
+    _bound, u, _ = lagrangian_bound(model, target, max_iter=500)
+    sel, steps = lagrangian_dive(model, u, target=target, seed=0)
+    assert sel is not None and steps > 1
+    late, late_steps = lagrangian_dive(model, u, target=target, seed=0, time_limit=0.0)
+    assert late is None and late_steps == 1
+
+
 # ----------------------------------------------------------------------------- the driver
 
 

@@ -450,8 +450,10 @@ def lagrangian_dive(
     seed: int = 0,
     allowed: BoolArray | None = None,
     params: HeuristicParams | None = None,
+    time_limit: float = math.inf,
 ) -> tuple[IntArray | None, int]:
-    """One Lagrangian dive towards a solution cheaper than ``target``.
+    """One Lagrangian dive towards a solution cheaper than ``target``; it gives up (None)
+    rather than start a step after ``time_limit`` seconds.
 
     Returns ``(selection or None, steps)``. Requires `CandidateModel.knapsack_ready`.
     """
@@ -463,6 +465,7 @@ def lagrangian_dive(
         model.item_ptr, model.cand_cost, cres, camt, model.capacity, mask,
         np.asarray(u, dtype=np.float64), float(target), integral, float(prm.dive_fraction),
         float(prm.dive_noise), int(prm.dive_lr_iterations), float(prm.dive_step), int(seed),
+        float(time_limit),
     )
     return (np.asarray(sel, dtype=np.int64) if ok else None), int(steps)
 

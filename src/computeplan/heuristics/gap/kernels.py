@@ -1202,7 +1202,7 @@ def lagrangian_forced_bounds(item_ptr, cand_cost, cres, camt, cap, u):
 
 @njit(cache=True)
 def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, integral,
-                    frac, noise, lr_iters, lam0, seed):
+                    frac, noise, lr_iters, lam0, seed, time_limit):
     """Build a solution of cost < ``target`` by Lagrangian-guided fixing (one dive).
 
     Each step solves the Lagrangian relaxation of the items still free (warm-started
@@ -1212,7 +1212,8 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     free items with the largest Lagrangian regret (second-best minus best forced bound,
     randomly perturbed by ``noise``) are fixed to their best candidate, at least a
     fraction ``frac`` of them per step. The dive fails when an item runs out of
-    candidates or the bound of the residual problem reaches ``target``.
+    candidates, the bound of the residual problem reaches ``target``, or a step would
+    start after ``time_limit`` seconds.
 
     Needs every candidate on at most one resource and integer amounts and capacities.
 
@@ -1224,6 +1225,7 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     steps : int
     """
     np.random.seed(seed)
+    t_start = now()
     n = item_ptr.shape[0] - 1
     n_cand = cand_cost.shape[0]
     fixed = np.full(n, -1, dtype=np.int64)
@@ -1237,6 +1239,8 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     sub_ptr = np.zeros(n + 1, dtype=np.int64)
     sub_map = np.empty(n_cand, dtype=np.int64)
     while n_free > 0:
+        if steps > 0 and now() - t_start >= time_limit:
+            return fixed, False, steps
         steps += 1
         k = 0
         fi = 0

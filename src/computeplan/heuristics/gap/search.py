@@ -309,7 +309,7 @@ def solve_gap_heuristic(
                 allowed = (lc_root < target) & ~fixed_items[cand_item]
                 allowed[best[fixed_items]] = True
             sel_d, _steps = lagrangian_dive(model, u, target, seed=seed * 1_000_003 + dives,
-                                            allowed=allowed, params=prm)
+                                            allowed=allowed, params=prm, time_limit=left())
             dives += 1
             if sel_d is None:
                 if free_dive:
