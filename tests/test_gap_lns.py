@@ -121,7 +121,7 @@ def test_quality_on_a_900_job_type_d_instance_needs_the_neighbourhoods() -> None
     p = read_orlib_gap(require_data(GAP_DIR / "yagiura" / "d60900"))
     best_known = 54554.0  # reference.csv (best known, lower bound 54551)
     limit = 1.0036 * best_known
-    tabu = HeuristicParams(dive_cells=1_000_000)
+    tabu = HeuristicParams(dive_cells=1_000_000, lns_share=0.5)
     res = solve_gap_heuristic(p, time_limit=None, max_dives=2, seed=0, lp_bound=False, params=tabu)
     assert res.feasible and check_assignment(p, res.assignment) == []
     assert res.bound <= 54551.0 <= res.objective

@@ -349,6 +349,18 @@ def test_dives_run_on_a_core_of_a_million_knapsack_cells() -> None:
     assert without.info["dives"] == 0 and res.objective < without.objective
 
 
+def test_dives_on_the_core_keep_most_of_the_time_after_the_bound() -> None:
+    """On a core searched by dives, the dives have 70 % of the time left after the root
+    bound and the neighbourhood search the rest (``lns_share``): measured on the clock,
+    which the machine's load does not skew."""
+    p = random_gap(4, 10, 320)
+    res = solve_gap_heuristic(p, time_limit=2.0, seed=0, lp_bound=False)
+    info = res.info
+    assert res.feasible and info["successful_dives"] > 0 and info["lns_rounds"] > 0
+    share = (info["t_dives"] - info["t_lagrangian"]) / (res.seconds - info["t_lagrangian"])
+    assert share > 0.62, f"the dives had {share:.0%} of the time after the bound"
+
+
 def test_quality_on_a_400_job_type_d_instance() -> None:
     """Yagiura d40400 (40 agents, 400 jobs, the hard type): searched on its core, with an
     iteration budget instead of seconds, within 0.5 % of the best known value."""

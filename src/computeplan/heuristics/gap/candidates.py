@@ -303,8 +303,9 @@ class HeuristicParams:
         pay off and the tabu search has the time.
     lns_share : float
         Where the tabu search has the time, the share of what is left that goes to the
-        large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it
-        (0 switches it off).
+        large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it;
+        on a core searched by dives, the share of the time after the root bound that
+        it has after them (0 switches it off).
     lns_whole_share : float
         The share of the time after the dives that goes to that search on instances
         searched whole rather than on their core.
@@ -333,7 +334,7 @@ class HeuristicParams:
     core_size: int = 3
     core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
     dive_cells: int = 20_000_000
-    lns_share: float = 0.5
+    lns_share: float = 0.3
     lns_whole_share: float = 0.0
     lns: LnsParams = field(default_factory=LnsParams)
 
