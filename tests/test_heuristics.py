@@ -7,6 +7,7 @@ Lagrangian bound <= LP-free exact optimum <= heuristic (minimisation).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -173,6 +174,31 @@ def test_lagrangian_bounds_against_brute_force() -> None:
     assert np.all(lc <= best_with + 1e-9)
 
 
+def test_knapsack_dp_against_brute_force() -> None:
+    """The exact knapsack of the Lagrangian bound (its table filled only up to the weight of
+    the items so far) takes a best subset, within capacity, also when some items cannot
+    fit at all."""
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 10))
+        k = int(rng.integers(1, n + 1))
+        wt = rng.integers(1, 30, n).astype(np.int64)
+        profit = rng.random(n) * 10 + 0.01
+        cap = int(rng.integers(0, 100))
+        idx = rng.permutation(n)[:k].astype(np.int64)
+        chosen = np.zeros(n)
+        best = kernels._knapsack_dp(idx, k, profit, wt, cap, np.zeros(k * (cap + 1), np.uint8),
+                                    np.zeros(cap + 1), chosen)
+        exact = max(
+            (profit[list(s)].sum() for r in range(k + 1) for s in itertools.combinations(idx, r)
+             if wt[list(s)].sum() <= cap),
+            default=0.0,
+        )
+        taken = chosen > 0
+        assert best == pytest.approx(exact) == pytest.approx(profit[taken].sum())
+        assert wt[taken].sum() <= cap and set(np.flatnonzero(taken)) <= set(idx.tolist())
+
+
 def test_dive_respects_its_target() -> None:
     p = random_gap(2, 4, 30)
     model = candidates_from_gap(p)
@@ -186,6 +212,19 @@ def test_dive_respects_its_target() -> None:
             assert check_assignment(p, model.cand_agent[sel]) == []
     # nothing is cheaper than the optimum: every dive below it fails
     assert all(lagrangian_dive(model, u, target=exact.objective, seed=s)[0] is None for s in range(3))
+
+
+def test_dive_gives_up_at_its_time_limit() -> None:
+    """A dive that would need more steps than its time allows gives up after the first
+    (the driver's dives never run past the solve's time limit)."""
+    p = random_gap(2, 4, 30)
+    model = candidates_from_gap(p)
+    target = 1.05 * solve_gap_milp(p).objective
+    _bound, u, _ = lagrangian_bound(model, target, max_iter=500)
+    sel, steps = lagrangian_dive(model, u, target=target, seed=0)
+    assert sel is not None and steps > 1
+    late, late_steps = lagrangian_dive(model, u, target=target, seed=0, time_limit=0.0)
+    assert late is None and late_steps == 1
 
 
 # ----------------------------------------------------------------------------- the driver
@@ -290,6 +329,36 @@ def test_search_on_the_core_is_deterministic_and_bounded() -> None:
     assert exact.status == "optimal"
     assert a.bound <= exact.objective + 1e-9 <= a.objective + 2e-9
     assert a.objective <= 1.02 * exact.objective
+
+
+def test_dives_run_on_a_core_of_a_million_knapsack_cells() -> None:
+    """A 400-job instance is searched on its core, whose knapsacks hold 1.1 M cells: by
+    default the Lagrangian dives search it (with a dive budget, they end below what the
+    tabu search and the neighbourhoods reach without them at the same budget)."""
+    rng = np.random.default_rng(3)
+    m, n = 10, 400
+    cost = rng.integers(10, 50, size=(m, n)).astype(float)
+    weight = rng.integers(10, 50, size=(m, n)).astype(float)
+    p = GapProblem("core-1m", m, n, cost, weight, np.floor(0.8 * weight.sum(axis=1) / m), "min")
+    prm = HeuristicParams(lagrangian_iterations=100, start_iterations=2000)
+    res = solve_gap_heuristic(p, time_limit=None, max_dives=4, seed=0, lp_bound=False, params=prm)
+    assert res.feasible and check_assignment(p, res.assignment) == []
+    assert res.info["dives"] == 4 and res.info["successful_dives"] >= 1
+    without = solve_gap_heuristic(p, time_limit=None, max_dives=4, seed=0, lp_bound=False,
+                                  params=dataclasses.replace(prm, dive_cells=1_000_000))
+    assert without.info["dives"] == 0 and res.objective < without.objective
+
+
+def test_dives_on_the_core_keep_most_of_the_time_after_the_bound() -> None:
+    """On a core searched by dives, the dives have 70 % of the time left after the root
+    bound and the neighbourhood search the rest (``lns_share``): measured on the clock,
+    which the machine's load does not skew."""
+    p = random_gap(4, 10, 320)
+    res = solve_gap_heuristic(p, time_limit=2.0, seed=0, lp_bound=False)
+    info = res.info
+    assert res.feasible and info["successful_dives"] > 0 and info["lns_rounds"] > 0
+    share = (info["t_dives"] - info["t_lagrangian"]) / (res.seconds - info["t_lagrangian"])
+    assert share > 0.62, f"the dives had {share:.0%} of the time after the bound"
 
 
 def test_quality_on_a_400_job_type_d_instance() -> None:

@@ -303,8 +303,9 @@ class HeuristicParams:
         pay off and the tabu search has the time.
     lns_share : float
         Where the tabu search has the time, the share of what is left that goes to the
-        large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it
-        (0 switches it off).
+        large-neighbourhood search of :mod:`computeplan.heuristics.gap.lns` after it;
+        on a core searched by dives, the share of the time after the root bound that
+        it has after them (0 switches it off).
     lns_whole_share : float
         The share of the time after the dives that goes to that search on instances
         searched whole rather than on their core.
@@ -332,8 +333,8 @@ class HeuristicParams:
     core_jobs: int = 300
     core_size: int = 3
     core_search: SearchParams = field(default_factory=lambda: SearchParams(swap_budget=3000, stall=2000))
-    dive_cells: int = 1_000_000
-    lns_share: float = 0.5
+    dive_cells: int = 20_000_000
+    lns_share: float = 0.3
     lns_whole_share: float = 0.0
     lns: LnsParams = field(default_factory=LnsParams)
 
@@ -450,8 +451,10 @@ def lagrangian_dive(
     seed: int = 0,
     allowed: BoolArray | None = None,
     params: HeuristicParams | None = None,
+    time_limit: float = math.inf,
 ) -> tuple[IntArray | None, int]:
-    """One Lagrangian dive towards a solution cheaper than ``target``.
+    """One Lagrangian dive towards a solution cheaper than ``target``; it gives up (None)
+    rather than start a step after ``time_limit`` seconds.
 
     Returns ``(selection or None, steps)``. Requires `CandidateModel.knapsack_ready`.
     """
@@ -463,6 +466,7 @@ def lagrangian_dive(
         model.item_ptr, model.cand_cost, cres, camt, model.capacity, mask,
         np.asarray(u, dtype=np.float64), float(target), integral, float(prm.dive_fraction),
         float(prm.dive_noise), int(prm.dive_lr_iterations), float(prm.dive_step), int(seed),
+        float(time_limit),
     )
     return (np.asarray(sel, dtype=np.int64) if ok else None), int(steps)
 

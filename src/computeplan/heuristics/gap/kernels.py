@@ -847,31 +847,45 @@ def tabu_search(
 
 @njit(cache=True)
 def _knapsack_dp(idx, k, profit, wt, capacity, keep, dp, chosen):
-    """0/1 knapsack (maximise) over items idx[:k] with integer weights, exact by DP.
+    """0/1 knapsack (maximise) over items idx[:k] with integer weights and positive
+    profits, exact by DP.
 
-    Marks the chosen items in ``chosen`` and returns the optimal profit.
+    Marks the chosen items in ``chosen`` and returns the optimal profit. After item t
+    the table is only filled up to ``min(capacity, weight of items 0..t)``: above that
+    every item so far fits, and with positive profits the best is to take them all.
     """
     C = capacity
-    for q in range(C + 1):
-        dp[q] = 0.0
+    top = np.empty(k, dtype=np.int64)
+    P = 0
+    dp[0] = 0.0
     for t in range(k):
         c = idx[t]
         wc = wt[c]
         p = profit[c]
         row = t * (C + 1)
-        for q in range(C + 1):
-            keep[row + q] = 0
         if wc > C:
+            for q in range(P + 1):
+                keep[row + q] = 0
+            top[t] = -1  # never taken
             continue
-        for q in range(C, wc - 1, -1):
+        P_new = min(C, P + wc)
+        for q in range(P + 1, P_new + 1):
+            dp[q] = dp[P]
+        for q in range(P_new + 1):
+            keep[row + q] = 0
+        for q in range(P_new, wc - 1, -1):
             v = dp[q - wc] + p
             if v > dp[q]:
                 dp[q] = v
                 keep[row + q] = 1
-    best = dp[C]
+        P = P_new
+        top[t] = P
+    best = dp[P]
     q = C
     for t in range(k - 1, -1, -1):
-        if keep[t * (C + 1) + q] == 1:
+        if top[t] < 0:
+            continue
+        if q > top[t] or keep[t * (C + 1) + q] == 1:
             c = idx[t]
             chosen[c] = 1.0
             q -= wt[c]
@@ -1188,7 +1202,7 @@ def lagrangian_forced_bounds(item_ptr, cand_cost, cres, camt, cap, u):
 
 @njit(cache=True)
 def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, integral,
-                    frac, noise, lr_iters, lam0, seed):
+                    frac, noise, lr_iters, lam0, seed, time_limit):
     """Build a solution of cost < ``target`` by Lagrangian-guided fixing (one dive).
 
     Each step solves the Lagrangian relaxation of the items still free (warm-started
@@ -1198,7 +1212,8 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     free items with the largest Lagrangian regret (second-best minus best forced bound,
     randomly perturbed by ``noise``) are fixed to their best candidate, at least a
     fraction ``frac`` of them per step. The dive fails when an item runs out of
-    candidates or the bound of the residual problem reaches ``target``.
+    candidates, the bound of the residual problem reaches ``target``, or a step would
+    start after ``time_limit`` seconds.
 
     Needs every candidate on at most one resource and integer amounts and capacities.
 
@@ -1210,6 +1225,7 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     steps : int
     """
     np.random.seed(seed)
+    t_start = now()
     n = item_ptr.shape[0] - 1
     n_cand = cand_cost.shape[0]
     fixed = np.full(n, -1, dtype=np.int64)
@@ -1223,6 +1239,8 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     sub_ptr = np.zeros(n + 1, dtype=np.int64)
     sub_map = np.empty(n_cand, dtype=np.int64)
     while n_free > 0:
+        if steps > 0 and now() - t_start >= time_limit:
+            return fixed, False, steps
         steps += 1
         k = 0
         fi = 0

@@ -129,7 +129,8 @@ def agent_lns(
         for _ in range(prm.dives):
             sel, ok, _steps = kernels.lagrangian_dive(
                 item_ptr, cc, cres, camt, res_i, allowed, u, target, integral, hp.dive_fraction,
-                hp.dive_noise, prm.dive_lr_iterations, hp.dive_step, int(rng.integers(2**31 - 1)))
+                hp.dive_noise, prm.dive_lr_iterations, hp.dive_step, int(rng.integers(2**31 - 1)),
+                budget - (time.perf_counter() - t0))
             if not ok:
                 continue
             new = float(cc[sel].sum())

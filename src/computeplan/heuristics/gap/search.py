@@ -309,7 +309,7 @@ def solve_gap_heuristic(
                 allowed = (lc_root < target) & ~fixed_items[cand_item]
                 allowed[best[fixed_items]] = True
             sel_d, _steps = lagrangian_dive(model, u, target, seed=seed * 1_000_003 + dives,
-                                            allowed=allowed, params=prm)
+                                            allowed=allowed, params=prm, time_limit=left())
             dives += 1
             if sel_d is None:
                 if free_dive:
@@ -327,6 +327,7 @@ def solve_gap_heuristic(
                 delta = max(0.5 * prm.dive_delta, delta / 1.3)
             if improved(cost_d) or (sideways and cost_d <= ub + 1e-9):
                 best, ub = sel_d, cost_d
+    info["t_dives"] = time.perf_counter() - t0
     lns_agents: IntArray | None = None
     if dives_pay and lag > -math.inf and max_dives is not None and time_limit is None:
         lns_rounds = round(max_dives * dive_lns)  # one neighbourhood per dive in its share
@@ -342,6 +343,8 @@ def solve_gap_heuristic(
             iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
+        info["tabu_objective"] = sign * cost_t if math.isfinite(cost_t) else math.nan
+        info["t_tabu"] = time.perf_counter() - t0
         if cost_t < ub:
             best, ub = sel_t, cost_t
     lns_turn = lns_rounds is not None if time_limit is None else (
