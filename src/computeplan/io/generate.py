@@ -214,8 +214,9 @@ def _table(records: list[dict[str, Any]], section: str) -> pd.DataFrame:
 
 
 class _PlainDumper(yaml.SafeDumper):
-    """YAML as a person writes it: a list that several sites share is written out at each,
-    not as an anchor and aliases (which readers then have to expand and count)."""
+    """YAML as a person writes it: a list that several workloads share (their tiers or
+    hardware) is written out at each, not as an anchor and aliases (which a reader then
+    has to expand and count)."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
