@@ -67,6 +67,11 @@ def target_rows(m: Model) -> TargetRows:
     return TargetRows(rows, G, m.row_lo[rows] / f, m.row_hi[rows] / f)
 
 
+def rows_with_terms(tr: TargetRows, cols: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Which target rows have a term on the columns ``cols`` (a mask of the model's)."""
+    return np.asarray(np.diff(sp.csr_matrix(tr.G[:, cols]).indptr) > 0)
+
+
 def annual_mask(m: Model) -> NDArray[np.bool_]:
     """Columns of the annual blocks."""
     out = np.zeros(m.n_cols, dtype=bool)

@@ -49,6 +49,7 @@ from computeplan.analysis.daypart_lp import (
     FIXED_BLOCKS,
     PartSpec,
     annual_mask,
+    rows_with_terms,
     target_rows,
 )
 from computeplan.analysis.dayparts_run import Runner, open_runner
@@ -168,8 +169,7 @@ def coupling(d: ModelData, first: I64, fixed: dict[str, F64] | None) -> Coupling
     annual = annual_mask(m)
     v_annual = np.where(annual, m.blocks_bounds(fixed)[0], 0.0) if fixed is not None else np.zeros(m.n_cols)
     const_rows = np.asarray(tr.G @ v_annual).ravel()
-    own = (~annual).astype(float) if fixed is not None else np.ones(m.n_cols)
-    per_part = np.diff(sp.csr_matrix(tr.G @ sp.diags(own)).indptr) > 0
+    per_part = rows_with_terms(tr, ~annual if fixed is not None else np.ones(m.n_cols, dtype=bool))
     names = m.row_names()
     labels = [names[r] for r in tr.rows.tolist()]
     for k in np.flatnonzero(~per_part).tolist():

@@ -31,11 +31,16 @@ F64 = NDArray[np.float64]
 CHAIN = 8
 
 
+def chain_of(part: int) -> int:
+    """The chain a part belongs to: consecutive parts, :data:`CHAIN` at a time."""
+    return part // CHAIN
+
+
 def chains(calls: Sequence[Call]) -> list[list[int]]:
-    """The positions in ``calls`` grouped by chain (part index // :data:`CHAIN`), in order."""
+    """The positions in ``calls`` grouped by chain (:func:`chain_of` their part), in order."""
     groups: dict[int, list[int]] = {}
     for k, call in enumerate(calls):
-        groups.setdefault(call[0] // CHAIN, []).append(k)
+        groups.setdefault(chain_of(call[0]), []).append(k)
     return [groups[g] for g in sorted(groups)]
 
 
@@ -87,12 +92,12 @@ class DaskRunner(Runner):
         if not addrs:
             raise UsageError("dispatch by day: the Dask cluster has no workers")
         self.n_workers = len(addrs)
-        n_chains = (len(specs) + CHAIN - 1) // CHAIN
+        n_chains = chain_of(len(specs) - 1) + 1 if specs else 0
         self.home = {g: addrs[g * len(addrs) // n_chains] for g in range(n_chains)}
         self.calls = 0
 
     def _submit(self, sub: list[Call], time_limit: float | None, with_data: bool) -> Any:
-        g = sub[0][0] // CHAIN
+        g = chain_of(sub[0][0])
         self.calls += 1
         return self.client.submit(solve_chain, self.run, sub, self._specs(sub, with_data), time_limit, self.follow,
                                   key=f"daypart-{self.run}-{g}-{self.calls}", workers=[self.home[g]],
@@ -122,7 +127,7 @@ class DaskRunner(Runner):
                         out[k] = PartAnswer(Termination.ERROR, message=f"{type(exc).__name__}: {exc}")
                 else:  # its worker was lost: send it, with its data, to a worker still there
                     retried.add(j)
-                    g = subs[j][0][0] // CHAIN
+                    g = chain_of(subs[j][0][0])
                     live = sorted(self.client.scheduler_info()["workers"])
                     if live and self.home[g] not in live:
                         self.home[g] = live[g % len(live)]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from computeplan.analysis.daypart_lp import annual_mask, target_rows
+from computeplan.analysis.daypart_lp import annual_mask, rows_with_terms, target_rows
 from computeplan.analysis.dayparts import check_fixed, dispatch_by_day
 from computeplan.errors import ComputePlanError
 from computeplan.io.periods import typical_instance
@@ -53,7 +53,7 @@ def typical_prices(inst: Instance, fixed: Mapping[str, F64] | None, days: int = 
     if out.status != Termination.OPTIMAL or out.row_dual is None:
         return {}
     tr = target_rows(m)
-    per_day = np.diff(tr.G[:, ~annual_mask(m)].tocsr().indptr) > 0
+    per_day = rows_with_terms(tr, ~annual_mask(m))
     names = m.row_names()
     f = m.row_scale()
     return {names[r]: abs(float(out.row_dual[r] * f[r])) * m.scale

@@ -27,6 +27,7 @@ from typing import Any
 
 from computeplan.io.periods import time_axis, typical_instance
 from computeplan.io.schema import Instance
+from computeplan.io.write import FULL_YEAR
 
 REL = 1e-6
 
@@ -78,10 +79,6 @@ def typical_view(inst: Instance, d: dict[str, Any], bad: list[str]) -> Instance 
     return typical_instance(inst, days, weights)
 
 
-#: How a violation of the year's plan is named: the folder that holds it.
-YEAR = "full-year"
-
-
 def _records(d: dict[str, Any], key: str, *ident: str) -> dict[tuple[str, ...], dict[str, Any]]:
     """A section's records by their identity (records without it are the plan check's to report)."""
     out: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -108,20 +105,20 @@ def check_year(inst: Instance, d: dict[str, Any], year: dict[str, Any] | None,
     fy = tm.get("full_year") if isinstance(tm, dict) and tm.get("typical_days") is not None else None
     if not isinstance(fy, dict):
         typical = isinstance(tm, dict) and tm.get("typical_days") is not None  # typical_view names its full_year
-        return [] if year is None or typical else [f"{YEAR}: a year's plan is given, yet the result is not on "
+        return [] if year is None or typical else [f"{FULL_YEAR}: a year's plan is given, yet the result is not on "
                                                    "typical days"]
     bad: list[str] = []
     full = fy.get("objective")
     if year is None:
         if full is not None:
-            bad.append(f"{YEAR}: the year's plan is missing, yet time.full_year.objective is reported ({full}); "
-                       f"a typical-days result keeps it in {YEAR}/result.json beside result.json")
+            bad.append(f"{FULL_YEAR}: the year's plan is missing, yet time.full_year.objective is reported ({full}); "
+                       f"a typical-days result keeps it in {FULL_YEAR}/result.json beside result.json")
     elif full is None:
-        bad.append(f"{YEAR}: a year's plan is given, yet time.full_year reports no objective "
+        bad.append(f"{FULL_YEAR}: a year's plan is given, yet time.full_year reports no objective "
                    f"(status {fy.get('status')!r})")
         year = None
     if year is not None:
-        bad += [f"{YEAR}/{p}" for p in verify_year(year)]
+        bad += [f"{FULL_YEAR}/{p}" for p in verify_year(year)]
         bad += _strategic(inst, d, year)
         bad += _figures_of(fy, year)
         for key, what in (("instance", "the instance"), ("objective", "the objective")):
@@ -129,7 +126,7 @@ def check_year(inst: Instance, d: dict[str, Any], year: dict[str, Any] | None,
             if key == "objective":
                 want, got = [(o.get("name") if isinstance(o, dict) else None) for o in (want, got)]
             if got != want:
-                bad.append(f"{YEAR}/{key}{'.name' if key == 'objective' else ''}: {got!r}, the typical days' plan "
+                bad.append(f"{FULL_YEAR}/{key}{'.name' if key == 'objective' else ''}: {got!r}, the typical days' plan "
                            f"has {want!r} ({what} must be the same)")
         yo = (year.get("objective") or {}).get("value") if isinstance(year.get("objective"), dict) else None
         full = yo if isinstance(yo, int | float) and not isinstance(yo, bool) else full
@@ -160,7 +157,7 @@ def _figures_of(fy: dict[str, Any], year: dict[str, Any]) -> list[str]:
     yo = yo if isinstance(yo, dict) else {}
     if not _same(fy.get("objective"), yo.get("value")):
         bad.append(f"time.full_year.objective: reported {fy.get('objective')!r}, the year's plan gives "
-                   f"{yo.get('value')!r} ({YEAR}/result.json objective.value)")
+                   f"{yo.get('value')!r} ({FULL_YEAR}/result.json objective.value)")
     if fy.get("status") != year.get("status"):
         bad.append(f"time.full_year.status: reported {fy.get('status')!r}, the year's plan is {year.get('status')!r}")
     want = {k[0]: r for k, r in _records(year, "targets", "name").items()}
@@ -186,7 +183,7 @@ def _strategic(inst: Instance, d: dict[str, Any], year: dict[str, Any]) -> list[
     for (sid,), rec in year_sites.items():
         want = agg_sites.get((sid,), {}).get("active_halls")
         if not _same(rec.get("active_halls"), want):
-            bad.append(f"{YEAR}/sites[{sid}].active_halls: {rec.get('active_halls')!r} over the year, the typical "
+            bad.append(f"{FULL_YEAR}/sites[{sid}].active_halls: {rec.get('active_halls')!r} over the year, the typical "
                        f"days' plan has {want!r} (the halls are fixed)")
     ab, yb = d.get("build"), year.get("build")
     if isinstance(ab, dict) or isinstance(yb, dict):
@@ -196,11 +193,11 @@ def _strategic(inst: Instance, d: dict[str, Any], year: dict[str, Any]) -> list[
             for k in sorted(set(want) | set(got)):
                 a, y = want.get(k, {}).get(fld, 0), got.get(k, {}).get(fld, 0)
                 if not _same(a, y):
-                    bad.append(f"{YEAR}/build.{key}[{'/'.join(k)}].{fld}: {y!r} over the year, the typical days' "
+                    bad.append(f"{FULL_YEAR}/build.{key}[{'/'.join(k)}].{fld}: {y!r} over the year, the typical days' "
                                f"plan builds {a!r} (builds are fixed)")
         want_o, got_o = sorted(_records(ab, "sites_opened", "site")), sorted(_records(yb, "sites_opened", "site"))
         if want_o != got_o:
-            bad.append(f"{YEAR}/build.sites_opened: {[k[0] for k in got_o]} over the year, the typical days' plan "
+            bad.append(f"{FULL_YEAR}/build.sites_opened: {[k[0] for k in got_o]} over the year, the typical days' plan "
                        f"opens {[k[0] for k in want_o]}")
     placed: dict[str, set[tuple[str, str]]] = {}
     for plan, recs in (("agg", d), ("year", year)):
@@ -214,7 +211,7 @@ def _strategic(inst: Instance, d: dict[str, Any], year: dict[str, Any]) -> list[
         extra = placed.get(f"year:{w.id}", set()) - placed.get(f"agg:{w.id}", set())
         if extra:
             where = sorted(f"{s}/{h}" for s, h in placed.get(f"agg:{w.id}", set()))
-            bad.append(f"{YEAR}/assignments[{w.id}]: the non-divisible workload runs on "
+            bad.append(f"{FULL_YEAR}/assignments[{w.id}]: the non-divisible workload runs on "
                        f"{', '.join(sorted(f'{s}/{h}' for s, h in extra))} over the year, the typical days' plan "
                        f"places it on {', '.join(where) or 'no pool'} (placements are fixed)")
     return bad
