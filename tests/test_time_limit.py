@@ -136,3 +136,47 @@ def test_budget_spent_by_reading_gives_the_heuristic_plan_with_its_bound(monkeyp
     assert res.bound <= res.objective_value
     assert any("skipped the MILP solver; the plan is the fleet heuristic's" in n for n in res.notes), res.notes
     assert computeplan.verify(inst, res) == []
+
+
+def test_a_check_that_would_pass_the_limit_is_skipped(monkeypatch):
+    """The independent check runs only when the time left holds it (about CHECK_BUILDS
+    build times), not whenever any time is left: here a check of a million build times
+    cannot fit in an hour, so it is skipped with a note, and the plan is sound all the same."""
+    import computeplan
+    from computeplan.plan import solve as plan_solve
+    from computeplan.solvers import Budget
+
+    inst = computeplan.load_instance(generate_instance(60, 6, seed=3, indivisible_share=0.5, idle_share=1.0))
+    monkeypatch.setattr(plan_solve, "CHECK_BUILDS", 1e9)
+    res = computeplan.solve(inst, method="milp", budget=Budget(3600.0))
+    assert res.has_plan and any("skipped the independent check" in n for n in res.notes), res.notes
+    assert computeplan.verify(inst, res) == []
+    res = computeplan.solve(inst, method="milp")  # no limit: always checked
+    assert not any("skipped" in n for n in res.notes), res.notes
+
+
+def test_the_script_exits_without_tearing_down_but_runs_exit_handlers(tmp_path: Path) -> None:
+    """``computeplan`` as a script ends once its command has: its output flushed, exit
+    handlers run, its exit code kept, but the interpreter's tear-down of what the command
+    left in memory skipped (an object still referenced is never finalised)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "class Kept:\n"
+        "    def __del__(self):\n"
+        "        sys.stderr.write('torn down\\n')\n"
+        "kept = Kept()\n"
+        "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
+        "from computeplan.cli import main\n"
+        "sys.argv = ['computeplan'] + sys.argv[1:]\n"
+        "main()\n"
+    )
+    ok = subprocess.run([sys.executable, "-c", code, "examples"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "shanghai-2025" in ok.stdout  # flushed before the process ended
+    assert "exit handler ran" in ok.stderr and "torn down" not in ok.stderr
+    bad = subprocess.run([sys.executable, "-c", code, "solve", str(tmp_path / "missing.yaml")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "exit handler ran" in bad.stderr and "torn down" not in bad.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -281,8 +281,39 @@ def examples() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the ``computeplan`` script."""
-    return app(args=argv, prog_name="computeplan")
+    """Entry point of the ``computeplan`` script (and ``python -m computeplan``).
+
+    With ``argv`` given (a caller in Python), the command raises ``SystemExit`` as any
+    click command does. As the script (``argv`` None), the process ends as soon as the
+    command has: exit handlers run and the streams are flushed, but the interpreter does
+    not tear down what the command left in memory (a 20,000-workload instance and its
+    plan take 0.6 s to free, a second of waiting on a command whose outputs are already
+    written)."""
+    if argv is not None:
+        return app(args=argv, prog_name="computeplan")
+    try:
+        app(prog_name="computeplan")
+        code: Any = 0
+    except SystemExit as e:
+        code = e.code
+    _leave(code)
+
+
+def _leave(code: Any) -> None:
+    """``sys.exit(code)`` without the interpreter's tear-down (see :func:`main`)."""
+    import atexit
+    import os
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe (| head) or stream: nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 __all__ = ["app", "json", "main"]

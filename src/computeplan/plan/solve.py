@@ -38,9 +38,12 @@ HEURISTIC_PASSES = 50
 # LP-guided run and polish need about WARM_FULL of them; with less, the warm start is its
 # search and Lagrangian bound only (no targets to polish for) or is skipped.
 # HiGHS's presolve does not look at the clock: on fleet M as a MILP (298 k columns) it took
-# 3.1 s against 0.45 s of building, so a MILP is started only with about that much left.
-SOLVER_SETUP_BUILDS = 6.0
-SHADOW_LP_BUILDS = 3.0
+# 3.1 s against 0.34-0.45 s of building, so a MILP is started only with about that much
+# left; the shadow-price LP (integers fixed) took 3.0-3.3 s there, the independent check
+# 0.8-1.0 s. A stage that would not fit is skipped, with a note.
+SOLVER_SETUP_BUILDS = 10.0
+SHADOW_LP_BUILDS = 12.0
+CHECK_BUILDS = 3.0
 TAIL_BUILDS = 3.0
 WARM_FULL_BUILDS = 20.0
 
@@ -212,7 +215,17 @@ def solve(
             left = budget.left()
             full = left is None or left - tail >= WARM_FULL_BUILDS * build_s
             if full or not d.targets:  # short of time: its search and bound only, no LPs
-                share = None if left is None else (0.1 if full else 0.5) * max(0.0, left - tail)
+                spare = None if left is None else max(0.0, left - tail)
+                if spare is None:
+                    share = None
+                elif full:
+                    share = 0.1 * spare
+                elif 0.5 * spare < SOLVER_SETUP_BUILDS * build_s:
+                    # the MILP would not start after it: the heuristic's, but for the plan's
+                    # records and the check
+                    share = max(0.5 * spare, spare - (CHECK_BUILDS + TAIL_BUILDS) * build_s)
+                else:
+                    share = 0.5 * spare
                 quick: dict[str, Any] = {} if full else {"polish": False, "lp_guided_max": 0}
                 fl = solve_fleet(d, time_limit=10.0 if share is None else share, seed=seed, model=m, **quick)
                 start = fl.v
@@ -280,7 +293,7 @@ def solve(
         res.extra["build"] = build_record(d, fig, hall_price, server_price)
     _notes(d, fig, res)
     if check:
-        if _fits(budget, 0.0):
+        if _fits(budget, CHECK_BUILDS * build_s):
             _check(inst, res, "the solver's plan")
         else:
             skipped.append("the independent check (run computeplan verify on the written result)")
