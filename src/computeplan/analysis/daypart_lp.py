@@ -105,6 +105,7 @@ class PartLP:
     g_rows: I64
     xn: slice
     basis: Any = None
+    own: I64 | None = None  # a part's own copies of the halls and placements (z, y columns), without fixed blocks
 
     @classmethod
     def build(cls, spec: PartSpec) -> PartLP:
@@ -125,7 +126,9 @@ class PartLP:
                        col_lo=col_lo, col_hi=col_hi, integer=np.zeros(m.n_cols, dtype=bool))
         L = m.layout
         xn = slice(L.start("x"), L["n"].stop)
-        return cls(RelayLP.load(prog), c, m.offset, G, int(rest.sum()) + np.arange(R, dtype=np.int64), xn)
+        own = None if spec.fixed is not None else np.r_[np.arange(L["z"].start, L["z"].stop),
+                                                         np.arange(L["y"].start, L["y"].stop)].astype(np.int64)
+        return cls(RelayLP.load(prog), c, m.offset, G, int(rest.sum()) + np.arange(R, dtype=np.int64), xn, own=own)
 
 
 @dataclass
@@ -140,6 +143,7 @@ class PartAnswer:
     seconds: float = 0.0
     iterations: float = 0.0
     message: str = ""
+    own: F64 | None = None  # the part's copies of the halls and placements (z then y), without fixed blocks
 
 
 #: One part's solve: part index, prices (or None), row bounds (or None), keep its columns.
@@ -185,7 +189,8 @@ def solve_chain(run: str, calls: Sequence[Call], specs: Mapping[int, PartSpec], 
             continue
         v = res.v
         out.append(PartAnswer(Termination.OPTIMAL, float(st.c @ v) + st.offset, np.asarray(st.G @ v).ravel(),
-                              v[st.xn].copy() if keep else None, res.seconds, res.info.get("iterations", 0.0)))
+                              v[st.xn].copy() if keep else None, res.seconds, res.info.get("iterations", 0.0),
+                              own=None if st.own is None else v[st.own].copy()))
     return out
 
 

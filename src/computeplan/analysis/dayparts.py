@@ -100,6 +100,9 @@ class DayDispatch:
     targets_met: bool | None = None
     message: str = ""
     infeasible_part: int | None = None  # a day part with no dispatch of its own (before any annual row)
+    #: Without fixed decisions: each part's copy of the halls and placements (``z`` then
+    #: ``y`` columns), the master's combination of its solutions at the last pass.
+    copies: F64 | None = None
 
 
 def day_parts(inst: Instance, d: ModelData) -> list[I64]:
@@ -260,6 +263,7 @@ def dispatch_by_day(
     progress: bool = True,
     follow: bool = True,
     prices: Mapping[str, float] | None = None,
+    strict_prices: bool = True,
 ) -> DayDispatch:
     """Dispatch the full year with ``fixed`` decisions (layout block name -> values: ``z``,
     ``y``, ``g``, ``m``, ``o``, those the instance has), one LP per day, the annual rows
@@ -272,7 +276,9 @@ def dispatch_by_day(
     label -> multiplier, in the units of :attr:`DayDispatch.prices`; e.g. the typical
     days', :func:`computeplan.analysis.fullyear.typical_prices`) are the first pass's
     prices, 0 for a row not named; any prices give a valid bound, good ones a close one
-    from the first pass on. ``follow``: each day starts from the day before's basis
+    from the first pass on; with ``strict_prices`` False a label that names no coupling row
+    is passed over (prices of another model's rows, say the bound's) instead of refused.
+    ``follow``: each day starts from the day before's basis
     (:mod:`~computeplan.analysis.dayparts_run`), else from its own.
     """
     t0 = time.perf_counter()
@@ -289,7 +295,10 @@ def dispatch_by_day(
     run = uuid.uuid4().hex[:12]
     with open_runner(run, specs, workers=workers, scheduler=scheduler, client=client, progress=progress,
                      follow=follow) as rn:
-        y0 = first_prices(cp, prices or {}, H)
+        given = prices or {}
+        if not strict_prices:
+            given = {lab: v for lab, v in given.items() if lab in set(cp.labels)}
+        y0 = first_prices(cp, given, H)
         out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan and fx is not None, fx is not None,
                                    y0)
         out.workers = rn.n_workers
@@ -381,6 +390,7 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
     out = DayDispatch(Termination.TIME_LIMIT, None, None, None, 0, D, 0, 0.0, R)
     feasible: tuple[float, F64] | None = None  # the master's value and weights when it used no slack
     plan: _Recovered | None = None  # the best plan recovered so far
+    owns: list[F64] = []  # without fixed decisions: per pass, the parts' copies of z and y
     pass_s, rises = 0.0, 0
 
     def scale(v: float) -> float:
@@ -415,6 +425,8 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
             break
         out.iterations += 1
         values = np.array([a.value for a in ans])
+        if not recover and ans and ans[0].own is not None:
+            owns.append(np.stack([a.own for a in ans if a.own is not None]))
         acts = np.stack([a.act for a in ans]) if R else np.zeros((D, 0))
         lb = _lagrangian(values, acts, y, cp)
         if lb > best:
@@ -422,6 +434,7 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
         out.bound = best
         if R == 0:  # nothing couples the days: this pass is the optimum
             out.status, out.master_objective = Termination.OPTIMAL, lb
+            out.copies = owns[-1] if owns else None
             if recover:
                 out.objective, out.targets_met = lb, True
             return out, best_y, [a.xn for a in ans if a.xn is not None] if keep else None
@@ -429,6 +442,8 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
         if master.penalty == 0.0:
             master.penalty = _initial_penalty(values, acts)
         obj, used, y, mu = master.solve()
+        if owns:
+            out.copies = np.einsum("kd,kds->ds", mu, np.stack(owns))
         if used > FEAS_TOL and obj - best <= tol * scale(obj):
             if rises >= PENALTY_RISES:
                 out.status = Termination.INFEASIBLE
@@ -437,6 +452,8 @@ def _price(rn: Runner, cp: Coupling, weight: F64, bud: Budget, iterations: int, 
             master.penalty *= PENALTY_RISE
             rises += 1
             obj, used, y, mu = master.solve()
+            if owns:
+                out.copies = np.einsum("kd,kds->ds", mu, np.stack(owns))
         out.history.append({"pass": float(out.iterations), "bound": best, "master": obj, "slack": used,
                             "seconds": pass_s, "lp_seconds": float(sum(a.seconds for a in ans)),
                             "lp_iterations": float(sum(a.iterations for a in ans))})

@@ -22,6 +22,7 @@ from computeplan.cli.common import (
     MethodOpt,
     ObjectiveOpt,
     TablesOpt,
+    TypicalSolveOpt,
     _progress,
     app,
     check_outputs,
@@ -70,10 +71,16 @@ def solve(
         "--full-year", help="With typical days, how the full year is re-evaluated: lp (one LP over every "
         "period), days (one LP per day on Dask, the annual targets priced; reports a bound and gap) or auto "
         "(by day when one LP would be too large).")] = FullYearOpt.auto,
+    typical_solve: Annotated[TypicalSolveOpt, typer.Option(
+        "--typical-solve", help="With typical days, how the typical days' model is solved: milp (one MILP), "
+        "days (a bound with each day's own halls, the halls agreed, the days dispatched by day on Dask; "
+        "reports the bound and gap) or auto (by day when the MILP would be too large).")] = TypicalSolveOpt.auto,
     workers: Annotated[int | None, count_option(
-        "--workers", "With --full-year days: worker processes of the local Dask cluster (default: cores).")] = None,
+        "--workers", "With --full-year days or --typical-solve days: worker processes of the local Dask "
+        "cluster (default: cores).")] = None,
     scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="With --full-year days: address of an existing Dask scheduler (tcp://host:8786).")] = None,
+        "--scheduler", help="With --full-year days or --typical-solve days: address of an existing Dask "
+        "scheduler (tcp://host:8786).")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Solve an instance: where each workload runs, servers and halls powered, and every figure.
@@ -107,18 +114,22 @@ def solve(
             budget = Budget(None if time_limit is None else time_limit - (time.monotonic() - t_start))
             inst = load_instance(path)
             write_model = write_lp or write_mps
-            dispatcher = None
+            dispatcher = agg_solver = None
             if typical_days is not None or (inst.time is not None and inst.time.typical_days is not None):
                 from computeplan.analysis.fullyear import full_year_dispatcher
+                from computeplan.analysis.typical_byday import typical_solver
 
+                shown = _progress(quiet, progress) is not None
                 dispatcher = full_year_dispatcher(inst, full_year.value, workers=workers, scheduler=scheduler,
-                                                  progress=_progress(quiet, progress) is not None)
+                                                  progress=shown)
+                agg_solver = typical_solver(typical_solve.value, workers=workers, scheduler=scheduler,
+                                            progress=shown)
             with graceful():  # Ctrl-C / SIGTERM stop the search; the best plan found is kept
                 res = run_solve(inst, method=method.value, objective=objective.value if objective else None,
                                 solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                                 progress=_progress(quiet, progress), write_model=write_model, seed=seed,
                                 flex_value=flex_value, budget=budget, typical_days=typical_days,
-                                dispatcher=dispatcher)
+                                dispatcher=dispatcher, typical_solver=agg_solver)
             if write_lp and write_mps:
                 from computeplan.model.build import build_model
                 from computeplan.model.data import build_data

@@ -82,6 +82,12 @@ class FullYearOpt(str, Enum):
     days = "days"
 
 
+class TypicalSolveOpt(str, Enum):
+    auto = "auto"
+    milp = "milp"
+    days = "days"
+
+
 class TablesOpt(str, Enum):
     csv = "csv"
     parquet = "parquet"

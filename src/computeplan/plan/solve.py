@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +117,7 @@ def solve(
     budget: Budget | None = None,
     typical_days: int | None = None,
     dispatcher: Dispatcher | None = None,
+    typical_solver: Callable[..., Result] | None = None,
 ) -> Result:
     """Solve an instance to a verified plan.
 
@@ -163,6 +164,10 @@ def solve(
     dispatcher
         With typical days: how the full year is dispatched with the plan's integer and
         build decisions fixed (default :func:`computeplan.plan.typical.dispatch_fixed`).
+    typical_solver
+        With typical days: how the aggregated instance is solved, called with it and this
+        call's options (default: this function, one MILP;
+        :func:`computeplan.analysis.typical_byday.typical_solver` gives the solve by day).
 
     Returns
     -------
@@ -179,7 +184,7 @@ def solve(
     if typical_days is not None or (inst.time is not None and inst.time.typical_days is not None):
         from computeplan.plan.typical import solve_typical
 
-        return solve_typical(inst, typical_days, solve, dispatcher=dispatcher, method=method, solver=solver,
+        return solve_typical(inst, typical_days, typical_solver or solve, dispatcher=dispatcher, method=method, solver=solver,
                              mip_gap=mip_gap, threads=threads, progress=progress, write_model=write_model,
                              check=check, seed=seed, warm_start=warm_start, flex_value=flex_value, budget=budget)
     d = build_data(inst)
@@ -294,7 +299,7 @@ def solve(
     _notes(d, fig, res)
     if check:
         if _fits(budget, CHECK_BUILDS * build_s):
-            _check(inst, res, "the solver's plan")
+            check_plan(inst, res, "the solver's plan")
         else:
             skipped.append("the independent check (run computeplan verify on the written result)")
     _skipped_notes(res, skipped)
@@ -366,7 +371,8 @@ def _notes(d: ModelData, fig: Any, res: Result) -> None:
         )
 
 
-def _check(inst: Instance, res: Result, what: str) -> None:
+def check_plan(inst: Instance, res: Result, what: str) -> None:
+    """The plan through :func:`computeplan.verify`; ``SolverError`` naming ``what`` if it fails."""
     from computeplan.plan.verify import verify
 
     problems = verify(inst, res)
@@ -401,5 +407,5 @@ def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, 
     res.extra["method_reason"] = why
     res.extra["heuristic"] = {k: float(v) for k, v in out.info.items()}
     if check:
-        _check(inst, res, "the heuristic's plan")
+        check_plan(inst, res, "the heuristic's plan")
     return res
