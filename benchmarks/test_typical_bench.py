@@ -14,7 +14,10 @@ Run: ``pytest benchmarks/test_typical_bench.py --benchmark-only -s``. Environmen
 ``TYPICAL_BENCH_AGG_LIMIT`` (seconds of the aggregated solve, default 60);
 ``TYPICAL_BENCH_YEAR_LIMIT`` (seconds of the full-year re-evaluation, default 900);
 ``TYPICAL_BENCH_MIP_GAP`` (the aggregated MILP's relative gap, default 5e-3: half the
-1 % the aim allows); ``TYPICAL_BENCH_WORKERS`` (Dask workers, default 2).
+1 % the aim allows); ``TYPICAL_BENCH_WORKERS`` (Dask workers, default 2);
+``TYPICAL_BENCH_SOLVE`` (how the typical days' model is solved: ``auto``, the default, as
+``solve`` does; ``milp``; ``days``, :mod:`computeplan.analysis.typical_byday`);
+``TYPICAL_BENCH_YEAR_PASSES`` (the full year's pricing passes, default 4).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ AGG_LIMIT = float(os.environ.get("TYPICAL_BENCH_AGG_LIMIT", "60"))
 YEAR_LIMIT = float(os.environ.get("TYPICAL_BENCH_YEAR_LIMIT", "900"))
 MIP_GAP = float(os.environ.get("TYPICAL_BENCH_MIP_GAP", "5e-3"))
 WORKERS = int(os.environ.get("TYPICAL_BENCH_WORKERS", "2"))
+SOLVE = os.environ.get("TYPICAL_BENCH_SOLVE", "auto")
+YEAR_PASSES = int(os.environ.get("TYPICAL_BENCH_YEAR_PASSES", "4"))
 
 
 def _progress(t: float, incumbent: float | None, bound: float | None) -> None:
@@ -57,7 +62,10 @@ def hourly() -> computeplan.Instance:
 
 @pytest.mark.parametrize("K", KS)
 def test_typical_days_shanghai_hourly(benchmark: Any, hourly: computeplan.Instance, K: int) -> None:
-    by_day = day_dispatcher(hourly, workers=WORKERS, progress=True)
+    from computeplan.analysis.typical_byday import typical_solver
+
+    by_day = day_dispatcher(hourly, workers=WORKERS, progress=True, iterations=YEAR_PASSES, tol=1e-3)
+    agg_solver = typical_solver(SOLVE, workers=WORKERS, progress=True)
 
     def year(d: ModelData, fixed: Mapping[str, np.ndarray], options: SolveOptions) -> Dispatch:
         # the year gets its own budget, not what the aggregated solve left
@@ -65,7 +73,7 @@ def test_typical_days_shanghai_hourly(benchmark: Any, hourly: computeplan.Instan
 
     def run() -> computeplan.Result:
         return computeplan.solve(hourly, typical_days=K, time_limit=AGG_LIMIT / AGGREGATED_SHARE, mip_gap=MIP_GAP,
-                                 flex_value=False, progress=_progress, dispatcher=year)
+                                 flex_value=False, progress=_progress, dispatcher=year, typical_solver=agg_solver)
 
     load = os.getloadavg()
     t0 = time.perf_counter()
@@ -80,7 +88,8 @@ def test_typical_days_shanghai_hourly(benchmark: Any, hourly: computeplan.Instan
         "full_year_status": fy["status"], "full_year_objective": fy["objective"], "gap": fy["gap"],
         "targets_met": fy["targets_met"], "failed": fy["failed"], "dispatch_bound": fy.get("dispatch_bound"),
         "dispatch_gap": fy.get("dispatch_gap"), "method": fy.get("method"), "total_seconds": total,
-        "load_before": load, "load_after": os.getloadavg(), "days": fy["days"],
+        "load_before": load, "load_after": os.getloadavg(), "days": fy["days"], "solve": res.method,
+        "by_day": res.extra.get("by_day"),
     }
     benchmark.extra_info.update(info)
     print("\n" + " ".join(f"{k}={v}" for k, v in info.items() if k != "days"), flush=True)
