@@ -97,7 +97,9 @@ def test_a_day_the_agreed_halls_cannot_dispatch_raises_them(fleet, monkeypatch):
     monkeypatch.setattr(typical_byday, "agree", dark_first)
     res = computeplan.solve(fleet, typical_days=2, typical_solver=by_day())
     assert asked == [False, True]
-    assert res.extra["by_day"]["halls_raised"] and "raised to the most any day lights" in res.method
+    by = res.extra["by_day"]
+    assert by["tried"] == ["agreed from the days' copies", "raised to the most any day lights"]
+    assert by["halls"] == "raised to the most any day lights" and by["halls"] in res.method
     assert computeplan.verify(fleet, res) == []
 
 
@@ -122,3 +124,25 @@ def test_typical_solve_days_from_the_command_line(fleet, tmp_path: Path):
     assert computeplan.verify(computeplan.load_instance(path), computeplan.Result.read(tmp_path / "out")) == []
     bad = CliRunner().invoke(app, ["solve", str(path), "--typical-days", "2", "--typical-solve", "both"])
     assert bad.exit_code == 2 and "--typical-solve" in bad.output
+
+
+def test_more_typical_days_than_the_halls_milp_takes_get_its_halls(tmp_path: Path):
+    """With more typical days than MILP_DAYS, the halls and placements come from the one
+    MILP on 4 of them, each standing for its days' weights; the plan is verified and no
+    better than the MILP of all the typical days."""
+    inst = computeplan.load_instance(generate_instance(12, 3, seed=4, hours=24 * 8))
+    res = computeplan.solve(inst, typical_days=6, typical_solver=by_day())
+    by = res.extra["by_day"]
+    assert by["halls"] == "from the MILP on 4 of the typical days" and by["tried"] == [by["halls"]]
+    assert len(by["milp"]["days"]) == 4 and sum(by["milp"]["weights"]) == pytest.approx(8.0)
+    assert computeplan.verify(inst, res) == []
+    milp = computeplan.solve(inst, typical_days=6)
+    assert res.objective_value >= milp.objective_value * (1 - 1e-9) and res.bound <= milp.objective_value * (1 + 1e-9)
+
+
+def test_days_chosen_with_weights_stand_for_their_weights(fleet):
+    from computeplan.plan.typical import choose_days as choose
+
+    assert choose(fleet, 2) == ([1, 3], [3, 1])  # day 1 stands for days 0, 1 and 2; day 3 for itself
+    # the same days, each standing for its days' weights summed: 3 + 1 + 2 and 5
+    assert choose(fleet, 2, day_weight=[3.0, 1.0, 2.0, 5.0]) == ([1, 3], [6.0, 5.0])

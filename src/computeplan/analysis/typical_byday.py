@@ -55,10 +55,18 @@ F64 = NDArray[np.float64]
 #: (``x`` and ``n`` per period): 12 typical days of the Shanghai fleet are about 140 k,
 #: whose LP relaxation alone takes HiGHS minutes; 4 days (46 k) stay one MILP.
 BY_DAY_COLUMNS = 100_000
-#: Of the aggregated solve's time limit, the bound's share (the dispatch has the rest).
+#: Of the aggregated solve's time limit: the halls MILP's share (``halls="milp"``), then
+#: the bound's share of what is left (the dispatch has the rest).
+MILP_SHARE = 0.4
 BOUND_SHARE = 0.5
 #: A site whose copies light less than this much of a hall on every day stays dark.
 DARK = 1e-6
+#: ``halls="milp"``: the typical days (chosen among the aggregated instance's) of the MILP
+#: that decides the halls and placements, its relative gap, and its time limit when the
+#: call has none (its first plan on 4 Shanghai typical days came after about 200 s).
+MILP_DAYS = 4
+MILP_GAP = 5e-3
+MILP_LIMIT = 300.0
 
 
 def agree(d: ModelData, copies: F64, weight: F64, *, up: bool = False) -> dict[str, F64]:
@@ -90,6 +98,30 @@ def agree(d: ModelData, copies: F64, weight: F64, *, up: bool = False) -> dict[s
     return {"z": z, "y": y}
 
 
+def milp_halls(agg: Instance, budget: Budget, *, days: int = MILP_DAYS, mip_gap: float = MILP_GAP,
+               seed: int = 0) -> tuple[dict[str, F64] | None, dict[str, Any]]:
+    """Halls ``z`` and placements ``y`` from the one MILP on ``days`` typical days chosen
+    among the aggregated instance's own (k-medoids again, each standing for its days'
+    weights in ``agg``, the year's extremes kept), within ``budget`` (or
+    :data:`MILP_LIMIT` without one). None when the MILP found no plan in time."""
+    from computeplan.io.periods import time_axis, typical_instance
+    from computeplan.plan.solve import solve
+    from computeplan.plan.typical import choose_days
+
+    t0 = time.perf_counter()
+    ax = time_axis(agg)
+    per_day = ax.rep.reshape(-1, 24)[:, 0]
+    k, w = choose_days(agg, days, seed=seed, day_weight=per_day)
+    sub = typical_instance(agg, k, w)
+    limit = MILP_LIMIT if budget.unlimited else budget.left()
+    res = solve(sub, time_limit=limit, mip_gap=mip_gap, flex_value=False, check=False, seed=seed)
+    info = {"days": k, "weights": w, "status": res.status.value, "objective": res.objective_value,
+            "gap": res.gap, "seconds": time.perf_counter() - t0}
+    if not res.has_plan:
+        return None, info
+    return {name: np.asarray(res.blocks.get(name, np.zeros(0)), dtype=float) for name in ("z", "y")}, info
+
+
 def wants_by_day(d: ModelData, mode: str) -> bool:
     """Whether typical days are solved by day: ``days`` always, ``milp`` never, ``auto``
     from :data:`BY_DAY_COLUMNS` columns of the aggregated LP on (and without build decisions)."""
@@ -99,16 +131,29 @@ def wants_by_day(d: ModelData, mode: str) -> bool:
 
 def solve_by_day(agg: Instance, *, budget: Budget | None = None, workers: int | None = None,
                  scheduler: str | None = None, iterations: int = 10, tol: float = 2e-3,
-                 progress: bool = False) -> Result:
+                 progress: bool = False, halls: str = "auto") -> Result:
     """A plan of the typical days' instance ``agg`` by bound, agreement and dispatch (module
     docstring), on Dask (a local cluster of ``workers``, ``scheduler``, or in this process
-    with ``workers=0``). ``iterations`` and ``tol`` bound each step's pricing passes."""
+    with ``workers=0``). ``iterations`` and ``tol`` bound each step's pricing passes.
+    ``halls``: ``agree`` (from the days' copies), ``milp`` (:func:`milp_halls` first; the
+    copies' agreement should its plan not dispatch every day) or ``auto`` (``milp`` with
+    more than :data:`MILP_DAYS` typical days, else ``agree``)."""
     t0 = time.perf_counter()
     bud = Budget(None) if budget is None else budget
+    if halls not in ("auto", "agree", "milp"):
+        raise UsageError(f"halls: expected auto, agree or milp, got {halls!r}")
     d = build_data(agg)
+    if halls == "auto":
+        from computeplan.io.periods import time_axis
+
+        halls = "milp" if time_axis(agg).T // 24 > MILP_DAYS else "agree"
     if d.build.active:
         raise UsageError("typical days by day: this instance has build decisions, which the days' copies do not "
                          "agree on; solve its typical days as one MILP (--typical-solve milp)")
+    first, milp_info = None, None
+    if halls == "milp":
+        first, milp_info = milp_halls(agg, Budget(bud.share(MILP_SHARE)) if not bud.unlimited else bud)
+    tried: list[str] = []
     local = workers == 0 and not scheduler
     with dask_client(scheduler, workers) if not local else _nothing() as client:
         kw: dict[str, Any] = {"client": client} if client is not None else {"workers": 0}
@@ -117,29 +162,34 @@ def solve_by_day(agg: Instance, *, budget: Budget | None = None, workers: int | 
         if b.copies is None or b.bound is None:
             return _no_plan(d, b, "the bound's passes ended without the days' copies", t0)
         weight = np.array([d.per_w[p].sum() for p in day_parts(agg, d)]) / d.horizon
-        fixed = agree(d, b.copies, weight)
-        tried = [fixed]
-        out = _dispatch(agg, fixed, b, bud, iterations, tol, progress, kw)
-        if out.infeasible_part is not None and (bud.left() is None or (bud.left() or 0.0) > 0.0):
-            fixed = agree(d, b.copies, weight, up=True)
-            tried.append(fixed)
+        copies = b.copies
+        choices: list[tuple[str, Callable[[], dict[str, F64]]]] = [
+            ("agreed from the days' copies", lambda: agree(d, copies, weight)),
+            ("raised to the most any day lights", lambda: agree(d, copies, weight, up=True))]
+        if first is not None and milp_info is not None:
+            milp_plan = first
+            choices.insert(0, (f"from the MILP on {len(milp_info['days'])} of the typical days", lambda: milp_plan))
+        for how, make in choices:
+            fixed = make()
             out = _dispatch(agg, fixed, b, bud, iterations, tol, progress, kw)
+            tried.append(how)
+            if out.infeasible_part is None or (bud.left() is not None and (bud.left() or 0.0) <= 0.0):
+                break
     if out.plan is None or out.objective is None:
         why = out.message or f"the dispatch ended {out.status.value}"
         return _no_plan(d, b, why, t0, infeasible=out.infeasible_part is not None)
     fig = dispatch_figures(d, out.plan, fixed)
     method = (f"typical days by day: {b.parts} day LPs with their own halls and placements "
-              f"({b.iterations} pricing pass(es)), halls and placements agreed"
-              + (" (raised to the most any day lights)" if len(tried) > 1 else "")
-              + f", then dispatched ({out.iterations} pass(es))")
+              f"({b.iterations} pricing pass(es)); halls and placements {tried[-1]}"
+              f", then dispatched ({out.iterations} pass(es))")
     got = Dispatch(Termination.FEASIBLE, out.plan, seconds=time.perf_counter() - t0, bound=b.bound, method=method)
     res = plan_of_dispatch(d, fig, got)
     res.status = Status.FEASIBLE
     res.blocks = {k: v for k, v in fixed.items() if len(v)}
     res.extra["by_day"] = {
         "bound": b.bound, "bound_passes": b.iterations, "bound_status": b.status.value,
-        "dispatch_bound": out.bound, "dispatch_passes": out.iterations, "halls_raised": len(tried) > 1,
-        "days": b.parts, "workers": b.workers,
+        "dispatch_bound": out.bound, "dispatch_passes": out.iterations, "halls": tried[-1], "tried": tried,
+        "days": b.parts, "workers": b.workers, **({"milp": milp_info} if milp_info is not None else {}),
     }
     res.notes.append("typical days solved by day: the bound lets each day light its own halls; the plan lights "
                      "one set for every day (see by_day)")

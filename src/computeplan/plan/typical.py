@@ -74,9 +74,12 @@ class Dispatch:
 Dispatcher = Callable[[ModelData, Mapping[str, F64], SolveOptions], Dispatch]
 
 
-def choose_days(inst: Instance, K: int, seed: int = 0, *, extremes: bool = True) -> tuple[list[int], list[int]]:
+def choose_days(inst: Instance, K: int, seed: int = 0, *, extremes: bool = True,
+                day_weight: Any = None) -> tuple[list[int], list[Any]]:
     """``K`` medoid days of the instance's hourly table (0-based day positions, in time
-    order) and how many days each stands for. Deterministic for an instance and seed.
+    order) and how many days each stands for (with ``day_weight``, the days' weights each
+    stands for: e.g. the recurrences of an aggregated instance's days). Deterministic for
+    an instance and seed.
 
     With ``extremes`` and ``K >= EXTREMES_FROM``, the days of the year's peak demand and
     hottest hour (:func:`extreme_days`) are medoids of their own, as tsam's extreme
@@ -86,8 +89,9 @@ def choose_days(inst: Instance, K: int, seed: int = 0, *, extremes: bool = True)
 
     X = day_profiles(inst)
     n = X.shape[0]
+    dw = np.ones(n) if day_weight is None else np.asarray(day_weight, dtype=float)
     if K >= n:
-        return list(range(n)), [1] * n
+        return list(range(n)), [1] * n if day_weight is None else dw.tolist()
     sq = np.einsum("ij,ij->i", X, X)
     diss = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ X.T), 0.0))
     np.fill_diagonal(diss, 0.0)
@@ -98,8 +102,9 @@ def choose_days(inst: Instance, K: int, seed: int = 0, *, extremes: bool = True)
     medoids = np.sort(np.r_[rest[np.asarray(fit.medoids, dtype=np.int64)], np.asarray(forced, dtype=np.int64)])
     # each day to its nearest medoid (ties: the earliest), so the weights follow the sorted medoids
     label = np.argmin(diss[:, medoids], axis=1)
-    weights = np.bincount(label, minlength=K)
-    return medoids.tolist(), weights.tolist()
+    if day_weight is not None:
+        return medoids.tolist(), np.bincount(label, weights=dw, minlength=K).tolist()
+    return medoids.tolist(), np.bincount(label, minlength=K).tolist()
 
 
 def dispatch_fixed(d: ModelData, fixed: Mapping[str, F64], options: SolveOptions) -> Dispatch:
