@@ -2,27 +2,30 @@
 
 The aggregated model of ``K`` typical days (:func:`computeplan.io.periods.typical_instance`)
 is the full-year model on fewer days, so it decomposes by day as the year does
-(:mod:`computeplan.analysis.dayparts`). :func:`solve_by_day` solves it in three steps:
+(:mod:`computeplan.analysis.dayparts`). :func:`solve_by_day`:
 
-1. **Bound.** Each typical day its own LP with its own copy of the halls ``z`` and the
+1. **Halls and placements from a smaller MILP** (``halls="milp"``, the default with more
+   than :data:`MILP_DAYS` typical days; :func:`milp_halls`): the one MILP on 4 of the
+   typical days, chosen among them as they were chosen among the year's, each standing
+   for its days' weights.
+2. **Bound.** Each typical day its own LP with its own copy of the halls ``z`` and the
    indivisible placements ``y``, the annual rows priced across the days
    (:func:`~computeplan.analysis.dayparts.year_lower_bound`). Its bound is valid for the
    aggregated MILP; each day's copy (the master's combination of that day's solutions) says
    how many halls the day wants lit and where its indivisible work runs.
-2. **Agreement** (:func:`agree`): one set of halls and placements for every day. A site
-   that any day lights a fraction of a hall gets one; above one hall, the most any day
-   lights, rounded to the nearest hall (lighting every site up to the most any day wants,
-   rounded up, lights a hall too many at large sites, whose fixed overhead the site PUE caps
-   then cannot carry; rounding down everywhere leaves too little room on the peak days).
-   Each indivisible workload runs where the days' copies put the largest weighted share of
-   it, among lit sites.
-3. **Dispatch.** The typical days dispatched with those halls and placements fixed, by day
+3. **Dispatch.** The typical days dispatched with the halls and placements fixed, by day
    (:func:`~computeplan.analysis.dayparts.dispatch_by_day`, first prices the bound's): a
    plan of the aggregated model, its objective an upper bound. Should a day have no
-   dispatch with the agreed halls, the halls are raised to the most any day lights
-   (rounded up) and the days dispatched once more.
+   dispatch (or without step 1), the halls and placements are **agreed** from the days'
+   copies (:func:`agree`): a site that any day lights a fraction of a hall gets one;
+   above one hall, the most any day lights, rounded to the nearest hall; each indivisible
+   workload where the days' copies put the largest weighted share of it, among lit sites.
+   Should that not dispatch every day either, the halls are raised to the most any day
+   lights, rounded up. (Rounding is the weaker rule: the MILP lights fewer, fuller halls
+   at the large sites than any rounding of the copies, whose fixed overhead the site PUE
+   caps then cannot carry.)
 
-The result is a plan of the aggregated model like the MILP's, with the bound of step 1 and
+The result is a plan of the aggregated model like the MILP's, with the bound of step 2 and
 the gap between them; :func:`computeplan.plan.typical.solve_typical` then re-evaluates it
 over the full year. Instances with build decisions are refused (their copies are not agreed
 here); so are flexibility windows longer than a day (they couple the days).
