@@ -361,6 +361,22 @@ def test_dives_on_the_core_keep_most_of_the_time_after_the_bound() -> None:
     assert share > 0.62, f"the dives had {share:.0%} of the time after the bound"
 
 
+def test_after_failed_dives_the_neighbourhood_search_has_most_of_the_time() -> None:
+    """When no dive succeeds, the tabu search has the rest of the time and the
+    neighbourhood search ``failed_dives_lns_share`` (60 %) of it after the tabu search
+    (``lns_share``, 30 %, before). Here every dive fails on its bound: the free dives aim
+    below the root bound and the neighbourhood dives free no job. Measured on the clock."""
+    p = random_gap(4, 10, 320)
+    prm = HeuristicParams(dive_delta=-1.0, free_dives=2, lns_job_share=0.0, lns_agent_prob=0.0,
+                          lns_sideways=0.0)
+    res = solve_gap_heuristic(p, time_limit=2.0, seed=0, lp_bound=False, params=prm)
+    info = res.info
+    assert res.feasible and info["successful_dives"] == 0 and info["lns_rounds"] > 0
+    assert info["dives_failed_bound"] == info["dives"] == 4
+    share = (info["t_tabu"] - info["t_dives"]) / (res.seconds - info["t_dives"])
+    assert share < 0.5, f"the tabu search had {share:.0%} of the time after the dives"
+
+
 def test_quality_on_a_400_job_type_d_instance() -> None:
     """Yagiura d40400 (40 agents, 400 jobs, the hard type): searched on its core, with an
     iteration budget instead of seconds, within 0.5 % of the best known value."""

@@ -309,6 +309,9 @@ class HeuristicParams:
     lns_whole_share : float
         The share of the time after the dives that goes to that search on instances
         searched whole rather than on their core.
+    failed_dives_lns_share : float
+        Where no dive succeeded and the tabu search has the rest of the time, the share
+        of it that the large-neighbourhood search has after it (``lns_share`` if larger).
     lns : LnsParams
         Tuning of that search.
     """
@@ -336,6 +339,7 @@ class HeuristicParams:
     dive_cells: int = 20_000_000
     lns_share: float = 0.3
     lns_whole_share: float = 0.0
+    failed_dives_lns_share: float = 0.6
     lns: LnsParams = field(default_factory=LnsParams)
 
 
@@ -458,17 +462,33 @@ def lagrangian_dive(
 
     Returns ``(selection or None, steps)``. Requires `CandidateModel.knapsack_ready`.
     """
+    sel, steps, _why = lagrangian_dive_why(model, u, target, seed, allowed, params, time_limit)
+    return sel, steps
+
+
+def lagrangian_dive_why(
+    model: CandidateModel,
+    u: FloatArray,
+    target: float,
+    seed: int = 0,
+    allowed: BoolArray | None = None,
+    params: HeuristicParams | None = None,
+    time_limit: float = math.inf,
+) -> tuple[IntArray | None, int, int]:
+    """`lagrangian_dive` with the reason it ended: ``(selection or None, steps, why)``,
+    ``why`` 0 on success, 1 at the time limit, 2 when a free item's candidates no longer
+    fit the capacity the fixed items leave, 3 when the bound reaches ``target``."""
     prm = params or HeuristicParams()
     _simple, cres, camt = model.simple_uses()
     mask = np.ones(model.n_cands, dtype=bool) if allowed is None else np.asarray(allowed, bool)
     integral = bool(np.all(model.cand_cost == np.round(model.cand_cost)))
-    sel, ok, steps = kernels.lagrangian_dive(
+    sel, ok, steps, why = kernels.lagrangian_dive(
         model.item_ptr, model.cand_cost, cres, camt, model.capacity, mask,
         np.asarray(u, dtype=np.float64), float(target), integral, float(prm.dive_fraction),
         float(prm.dive_noise), int(prm.dive_lr_iterations), float(prm.dive_step), int(seed),
         float(time_limit),
     )
-    return (np.asarray(sel, dtype=np.int64) if ok else None), int(steps)
+    return (np.asarray(sel, dtype=np.int64) if ok else None), int(steps), int(why)
 
 
 def price_multipliers(

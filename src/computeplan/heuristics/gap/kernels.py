@@ -1223,6 +1223,10 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
         Chosen candidate per item (valid when ``ok``).
     ok : bool
     steps : int
+    why : int
+        0 on success, 1 at the time limit, 2 when an item's candidates no longer fit,
+        3 when the bound reaches ``target`` (or pruning on it leaves an item without
+        candidates).
     """
     np.random.seed(seed)
     t_start = now()
@@ -1240,7 +1244,7 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
     sub_map = np.empty(n_cand, dtype=np.int64)
     while n_free > 0:
         if steps > 0 and now() - t_start >= time_limit:
-            return fixed, False, steps
+            return fixed, False, steps, 1
         steps += 1
         k = 0
         fi = 0
@@ -1259,7 +1263,10 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
             fi += 1
             sub_ptr[fi] = k
             if sub_ptr[fi] == sub_ptr[fi - 1]:
-                return fixed, False, steps
+                for c in range(item_ptr[i], item_ptr[i + 1]):
+                    if act[c]:
+                        return fixed, False, steps, 2  # its candidates no longer fit
+                return fixed, False, steps, 3
         sp = sub_ptr[: n_free + 1].copy()
         sm = sub_map[:k]
         s_cost = cand_cost[sm]
@@ -1275,7 +1282,7 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
         if integral:
             bound = np.ceil(bound - 1e-6)
         if bound >= target - 1e-9:
-            return fixed, False, steps
+            return fixed, False, steps, 3
         # prune, and rank the free items by Lagrangian regret
         score = np.empty(n_free)
         best_c = np.empty(n_free, dtype=np.int64)
@@ -1298,7 +1305,7 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
                 elif Lc[q] < b2:
                     b2 = Lc[q]
             if bc < 0:
-                return fixed, False, steps
+                return fixed, False, steps, 3
             best_c[t] = sm[bc]
             if b2 == INF:
                 score[t] = INF
@@ -1321,8 +1328,8 @@ def lagrangian_dive(item_ptr, cand_cost, cres, camt, cap, allowed, u0, target, i
             fixed_now += 1
         n_free -= fixed_now
         if fixed_now == 0:
-            return fixed, False, steps
-    return fixed, True, steps
+            return fixed, False, steps, 2
+    return fixed, True, steps, 0
 
 
 @njit(cache=True)

@@ -127,7 +127,7 @@ def agent_lns(
             continue
         allowed = np.ones(cc.size, dtype=np.bool_)
         for _ in range(prm.dives):
-            sel, ok, _steps = kernels.lagrangian_dive(
+            sel, ok, _steps, _why = kernels.lagrangian_dive(
                 item_ptr, cc, cres, camt, res_i, allowed, u, target, integral, hp.dive_fraction,
                 hp.dive_noise, prm.dive_lr_iterations, hp.dive_step, int(rng.integers(2**31 - 1)),
                 budget - (time.perf_counter() - t0))

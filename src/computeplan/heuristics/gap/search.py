@@ -21,6 +21,7 @@ from computeplan.heuristics.gap.candidates import (
     core_model,
     lagrangian_bound,
     lagrangian_dive,
+    lagrangian_dive_why,
     lagrangian_forced_bounds,
     price_multipliers,
     regret_greedy,
@@ -102,7 +103,10 @@ def solve_gap_heuristic(
        Instances the knapsack machinery does not cover (fractional weights), or whose
        core's knapsacks are too large for dives to pay off (``params.dive_cells``), run the
        tabu search instead, and so do instances on which no dive succeeds (free dives,
-       then as many neighbourhood dives).
+       then as many neighbourhood dives); after such dives the neighbourhood search of
+       phase 4 has ``params.failed_dives_lns_share`` of the time left (when more than
+       ``lns_share``). The driver counts the dives that failed on capacity (a job's
+       candidates no longer fit what the fixed jobs leave) and on the bound.
     4. large-neighbourhood search (`computeplan.heuristics.gap.lns.agent_lns`, integer
        weights only), on ``params.lns_share`` of the time the tabu search has, and of
        the time after the dives on the core (``params.lns_whole_share`` elsewhere): it
@@ -272,6 +276,7 @@ def solve_gap_heuristic(
 
     # 3. Lagrangian dives: free dives until a few solutions, then large-neighbourhood ones
     dives = successes = 0
+    dives_failed = False
     if dives_pay and lag > -math.inf:
         lc_root, _ = lagrangian_forced_bounds(model, u)
         if integral:
@@ -308,19 +313,26 @@ def solve_gap_heuristic(
                     fixed_items = ~np.isin(model.cand_agent[best], agents)
                 allowed = (lc_root < target) & ~fixed_items[cand_item]
                 allowed[best[fixed_items]] = True
-            sel_d, _steps = lagrangian_dive(model, u, target, seed=seed * 1_000_003 + dives,
-                                            allowed=allowed, params=prm, time_limit=left())
+            sel_d, _steps, why = lagrangian_dive_why(
+                model, u, target, seed=seed * 1_000_003 + dives, allowed=allowed, params=prm,
+                time_limit=left())
             dives += 1
             if sel_d is None:
+                if why in (2, 3):
+                    key = "dives_failed_capacity" if why == 2 else "dives_failed_bound"
+                    info[key] = info.get(key, 0.0) + 1.0
                 if free_dive:
                     free_failures += 1
                     if target < ub:
                         delta *= 1.3
                 if successes == 0 and dives >= free_cap + prm.free_dives:
                     dives_pay = False  # the dives do not reach: the tabu search has the rest
+                    dives_failed = True
                     break
                 continue
             successes += 1
+            if successes == 1:
+                info["t_first_success"] = time.perf_counter() - t0
             cost_d = float(model.cand_cost[sel_d].sum())
             if free_dive:
                 n_free_found += 1
@@ -336,10 +348,14 @@ def solve_gap_heuristic(
         rounds = max_dives if max_dives is not None else 1
         if time_limit is None:
             lns_rounds = round(rounds * prm.lns.rounds_per_dive)
-        its_total = None if time_limit is not None else round(rounds * 20 * n * (1.0 - lns_share))
+        # after dives that all failed, the neighbourhood search may have a larger share
+        share = lns_share
+        if dives_failed and lns_share > 0:
+            share = max(lns_share, prm.failed_dives_lns_share)
+        its_total = None if time_limit is not None else round(rounds * 20 * n * (1.0 - share))
         sel_t, cost_t, its_t, _ = tabu_search(
             model, best if math.isfinite(ub) else start,
-            time_limit=max(left(), 0.0) * (1.0 - lns_share),
+            time_limit=max(left(), 0.0) * (1.0 - share),
             iteration_limit=its_total, seed=seed + 1, target=bound_min, params=search,
         )
         n_its += its_t
