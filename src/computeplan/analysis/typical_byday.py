@@ -243,7 +243,7 @@ def typical_solver(mode: str = "auto", *, workers: int | None = None, scheduler:
             res = solve_by_day(agg, budget=budget, workers=workers, scheduler=scheduler, progress=progress,
                                **options)
             if res.has_plan and milp.get("check", True):  # as solve checks the MILP's plan
-                from computeplan.plan.solve import check_plan
+                from computeplan.plan.verify import check_plan
 
                 check_plan(agg, res, "the typical days' plan by day")
             return res

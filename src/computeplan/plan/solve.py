@@ -299,6 +299,8 @@ def solve(
     _notes(d, fig, res)
     if check:
         if _fits(budget, CHECK_BUILDS * build_s):
+            from computeplan.plan.verify import check_plan
+
             check_plan(inst, res, "the solver's plan")
         else:
             skipped.append("the independent check (run computeplan verify on the written result)")
@@ -371,15 +373,6 @@ def _notes(d: ModelData, fig: Any, res: Result) -> None:
         )
 
 
-def check_plan(inst: Instance, res: Result, what: str) -> None:
-    """The plan through :func:`computeplan.verify`; ``SolverError`` naming ``what`` if it fails."""
-    from computeplan.plan.verify import verify
-
-    problems = verify(inst, res)
-    if problems:
-        raise SolverError(f"{what} fails the independent check:\n" + "\n".join(problems[:20]))
-
-
 def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, seed: int,
                      check: bool, t0: float, max_passes: int | None = None) -> Result:
     from computeplan.heuristics.fleet.search import solve_fleet
@@ -407,5 +400,7 @@ def _solve_heuristic(inst: Instance, d: ModelData, why: str, *, budget: Budget, 
     res.extra["method_reason"] = why
     res.extra["heuristic"] = {k: float(v) for k, v in out.info.items()}
     if check:
+        from computeplan.plan.verify import check_plan
+
         check_plan(inst, res, "the heuristic's plan")
     return res

@@ -249,7 +249,7 @@ def _check_year(inst: Instance, res: Result, budget: Budget) -> None:
         res.notes.append("time limit: skipped the independent check of the year's plan "
                          "(run computeplan verify on the written result)")
         return
-    from computeplan.plan.solve import check_plan
+    from computeplan.plan.verify import check_plan
 
     assert res.full_year_plan is not None
     check_plan(inst, res.full_year_plan, "the full-year dispatch's plan")

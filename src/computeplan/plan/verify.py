@@ -176,6 +176,16 @@ def verify(instance: Instance | str | Any, res: Result | dict[str, Any],
     return list(dict.fromkeys(rd.bad))
 
 
+def check_plan(inst: Instance, res: Result, what: str) -> None:
+    """:func:`verify` as a solver runs it on its own plan: ``SolverError`` naming ``what``
+    and the first problems when the plan fails the check."""
+    from computeplan.errors import SolverError
+
+    problems = verify(inst, res)
+    if problems:
+        raise SolverError(f"{what} fails the independent check:\n" + "\n".join(problems[:20]))
+
+
 def _list(d: dict[str, Any], key: str) -> list[Any]:
     val = d.get(key)
     return val if isinstance(val, list) else []
