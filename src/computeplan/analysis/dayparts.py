@@ -297,7 +297,8 @@ def dispatch_by_day(
                      follow=follow) as rn:
         given = prices or {}
         if not strict_prices:
-            given = {lab: v for lab, v in given.items() if lab in set(cp.labels)}
+            rows = set(cp.labels)
+            given = {lab: v for lab, v in given.items() if lab in rows}
         y0 = first_prices(cp, given, H)
         out, best_y, kept = _price(rn, cp, weight, bud, iterations, tol, keep_plan and fx is not None, fx is not None,
                                    y0)

@@ -168,9 +168,10 @@ def full_year(inst: Instance, res: Result, days: list[int], weights: list[int], 
 
 
 def plan_of_dispatch(d: ModelData, fig: Figures, got: Dispatch) -> Result:
-    """The year's dispatch as a time result over the full instance, like any other: its
-    records, per-period tables and plan per period, and its ``build`` block (the fixed
-    builds). Shadow prices are not worked out for it (null)."""
+    """A dispatch with fixed decisions (the year's, or the typical days' by day) as a time
+    result over its instance, like any other: its records, per-period tables and plan per
+    period, and its ``build`` block (the fixed builds). Shadow prices are not worked out
+    for it (null)."""
     plan = result_from_plan(d, fig, status=got.status, method=got.method, bound=got.bound, seconds=got.seconds,
                             target_shadow=None, cap_shadow=None,
                             flexibility={"value": None, "objective_without": None,
@@ -181,7 +182,7 @@ def plan_of_dispatch(d: ModelData, fig: Figures, got: Dispatch) -> Result:
 
 
 def dispatch_figures(d: ModelData, v: F64, fixed: Mapping[str, F64]) -> Figures:
-    """The figures of a full-year dispatch, with the fixed build decisions as they were."""
+    """The figures of a dispatch with fixed decisions, the build decisions as they were."""
     x, n, z = clean_plan(d, v)
     b = d.build
     return evaluate(d, x, n, z, fixed.get("g", np.zeros(b.n_g)), fixed.get("m", np.zeros(b.n_m)),
