@@ -206,7 +206,7 @@ def test_dive_respects_its_target() -> None:
     bound, u, _ = lagrangian_bound(model, exact.objective, max_iter=500)
     assert bound <= exact.objective + 1e-9
     for seed in range(5):
-        sel, _steps = lagrangian_dive(model, u, target=exact.objective * 1.05, seed=seed)
+        sel, _steps, _why = lagrangian_dive(model, u, target=exact.objective * 1.05, seed=seed)
         if sel is not None:
             assert model.cand_cost[sel].sum() < exact.objective * 1.05
             assert check_assignment(p, model.cand_agent[sel]) == []
@@ -221,9 +221,9 @@ def test_dive_gives_up_at_its_time_limit() -> None:
     model = candidates_from_gap(p)
     target = 1.05 * solve_gap_milp(p).objective
     _bound, u, _ = lagrangian_bound(model, target, max_iter=500)
-    sel, steps = lagrangian_dive(model, u, target=target, seed=0)
+    sel, steps, _why = lagrangian_dive(model, u, target=target, seed=0)
     assert sel is not None and steps > 1
-    late, late_steps = lagrangian_dive(model, u, target=target, seed=0, time_limit=0.0)
+    late, late_steps, _why = lagrangian_dive(model, u, target=target, seed=0, time_limit=0.0)
     assert late is None and late_steps == 1
 
 

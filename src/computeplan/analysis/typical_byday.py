@@ -44,10 +44,8 @@ from computeplan.analysis.dayparts import DayDispatch, day_parts, dispatch_by_da
 from computeplan.analysis.parallel import dask_client
 from computeplan.errors import UsageError
 from computeplan.io.schema import Instance
-from computeplan.model.build import build_model
 from computeplan.model.data import ModelData, build_data
 from computeplan.model.indicators import OBJECTIVE_NAMES
-from computeplan.model.layout import plan_layout
 from computeplan.plan.result import Result, Status
 from computeplan.plan.typical import Dispatch, dispatch_figures, plan_of_dispatch
 from computeplan.solvers import Budget, Termination
@@ -74,11 +72,10 @@ MILP_LIMIT = 300.0
 
 def agree(d: ModelData, copies: F64, weight: F64, *, up: bool = False) -> dict[str, F64]:
     """Halls ``z`` and placements ``y`` for every day from the days' copies (``copies``:
-    days x (z columns, y columns), ``weight``: each day's share of the horizon). ``up``:
+    days x (z columns, y columns), ``weight``: each day's share of the horizon; an
+    instance without build decisions, as :func:`solve_by_day` takes). ``up``:
     the most halls any day lights, rounded up, at every site (the fallback)."""
-    L = plan_layout(d)
-    nz = L["z"].stop - L["z"].start
-    m = build_model(d, relax=True)
+    nz = d.n_sites
     Z, Y = copies[:, :nz], copies[:, nz:]
     most = Z.max(axis=0, initial=0.0)
     if up:
@@ -89,7 +86,8 @@ def agree(d: ModelData, copies: F64, weight: F64, *, up: bool = False) -> dict[s
     site, wl = d.cand_site[yc], d.cand_wl[yc]
     placed = np.unique(site[(Y > DARK).any(axis=0)]) if len(yc) else np.zeros(0, dtype=np.int64)
     z[placed] = np.maximum(z[placed], 1.0)  # a site where a day runs indivisible work is lit
-    z = np.clip(z, m.col_lo[L["z"]], m.col_hi[L["z"]])
+    # the halls' bounds without build decisions: a site that cannot idle lights all its halls
+    z = np.clip(z, np.where(d.site_can_idle, 0.0, d.site_halls), d.site_halls)
     share = weight @ Y if len(yc) else np.zeros(0)
     y = np.zeros(len(yc))
     for w in np.unique(wl).tolist():

@@ -456,28 +456,14 @@ def lagrangian_dive(
     allowed: BoolArray | None = None,
     params: HeuristicParams | None = None,
     time_limit: float = math.inf,
-) -> tuple[IntArray | None, int]:
+) -> tuple[IntArray | None, int, int]:
     """One Lagrangian dive towards a solution cheaper than ``target``; it gives up (None)
     rather than start a step after ``time_limit`` seconds.
 
-    Returns ``(selection or None, steps)``. Requires `CandidateModel.knapsack_ready`.
+    Returns ``(selection or None, steps, why)``: ``why`` is 0 on success, 1 at the time
+    limit, 2 when a free item's candidates no longer fit the capacity the fixed items
+    leave, 3 when the bound reaches ``target``. Requires `CandidateModel.knapsack_ready`.
     """
-    sel, steps, _why = lagrangian_dive_why(model, u, target, seed, allowed, params, time_limit)
-    return sel, steps
-
-
-def lagrangian_dive_why(
-    model: CandidateModel,
-    u: FloatArray,
-    target: float,
-    seed: int = 0,
-    allowed: BoolArray | None = None,
-    params: HeuristicParams | None = None,
-    time_limit: float = math.inf,
-) -> tuple[IntArray | None, int, int]:
-    """`lagrangian_dive` with the reason it ended: ``(selection or None, steps, why)``,
-    ``why`` 0 on success, 1 at the time limit, 2 when a free item's candidates no longer
-    fit the capacity the fixed items leave, 3 when the bound reaches ``target``."""
     prm = params or HeuristicParams()
     _simple, cres, camt = model.simple_uses()
     mask = np.ones(model.n_cands, dtype=bool) if allowed is None else np.asarray(allowed, bool)

@@ -21,7 +21,6 @@ from computeplan.heuristics.gap.candidates import (
     core_model,
     lagrangian_bound,
     lagrangian_dive,
-    lagrangian_dive_why,
     lagrangian_forced_bounds,
     price_multipliers,
     regret_greedy,
@@ -313,7 +312,7 @@ def solve_gap_heuristic(
                     fixed_items = ~np.isin(model.cand_agent[best], agents)
                 allowed = (lc_root < target) & ~fixed_items[cand_item]
                 allowed[best[fixed_items]] = True
-            sel_d, _steps, why = lagrangian_dive_why(
+            sel_d, _steps, why = lagrangian_dive(
                 model, u, target, seed=seed * 1_000_003 + dives, allowed=allowed, params=prm,
                 time_limit=left())
             dives += 1
